@@ -515,13 +515,14 @@ def texts_from_array(x_train, y_train, x_test=None, y_test=None, class_names=Non
 # ---------------------------------------------------------------------------- model
 
 
-def text_classifier(preproc, dropout=0.1, precision="float32", strategy=None, encoder=None):
+def text_classifier(preproc, dropout=0.1, precision="float32", strategy=None, encoder=None, seed=None):
     """A compiled `keras.Model`: BertBackbone + dropout + dense head on the [CLS] pooled output.
 
     Outputs logits; the loss is softmax cross-entropy (multi-class), sigmoid binary
     cross-entropy (multi-label) or mean squared error (regression).
     precision: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (see kbert.precision).
     encoder: a load_encoder spec; defaults to the preset the data was tokenized for.
+    seed: seeds the head's (and a fresh encoder's) initial weights.
     """
     if not isinstance(preproc, TextClassificationPreprocessor):
         raise TypeError("text_classifier needs the preprocessor returned by texts_from_df / texts_from_array.")
@@ -530,6 +531,8 @@ def text_classifier(preproc, dropout=0.1, precision="float32", strategy=None, en
     if spec is None:
         raise ValueError("The preprocessor has no encoder preset; pass encoder=…")
     strategy = distribute.get_strategy(strategy)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     with strategy.scope():
         backbone, _ = load_encoder(spec, dtype=policy)
         if preproc.maxlen > backbone.max_sequence_length:
