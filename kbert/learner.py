@@ -80,10 +80,11 @@ class Learner:
             self.model.compile(optimizer=opt, loss=self.preproc.loss(), metrics=self.preproc.metrics())
 
     def _datasets(self, seed):
-        trn = self.train_data.dataset(self.batch_size, training=True, seed=seed)
+        multiple = D.pad_multiple_for(self.model)
+        trn = self.train_data.dataset(self.batch_size, training=True, seed=seed, pad_multiple=multiple)
         val = None
         if self.val_data is not None and self.val_data.has_targets:
-            val = self.val_data.dataset(self.eval_batch_size, training=False)
+            val = self.val_data.dataset(self.eval_batch_size, training=False, pad_multiple=multiple)
         return trn, val
 
     def _fit(self, schedule, epochs, callbacks=None, momentum=None, class_weight=None,

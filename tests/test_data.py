@@ -73,3 +73,22 @@ def test_subset_keeps_rows():
     sub = data.subset([5, 2, 9])
     np.testing.assert_array_equal(sub.lengths, lengths[[5, 2, 9]])
     np.testing.assert_array_equal(sub.targets, [5, 2, 9])
+
+
+def test_pad_multiple_one_pads_to_the_longest_row_exactly():
+    data, lengths = make_data()
+    for x, y in data.dataset(16, training=True, seed=3, pad_multiple=1):
+        assert x["token_ids"].shape[1] == lengths[y.numpy()].max()
+    assert data.padded_share(16, pad_multiple=1) < data.padded_share(16, pad_multiple=8)
+
+
+def test_pad_multiple_follows_the_models_compilation():
+    import keras
+
+    from kbert.data import pad_multiple_for
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", jit_compile=False)
+    assert pad_multiple_for(model) == 1
+    model.compile("sgd", "mse", jit_compile=True)
+    assert pad_multiple_for(model) == 8

@@ -1,0 +1,273 @@
+#!/usr/bin/env python
+"""Speed and quality of kbert's text classifier against peers on the emotion data set.
+
+Peers, measured in the same run on the same rows, batch size and encoder folder ("minilm"):
+- keras-hub's own `BertTextClassifier` (its preprocessor pads every row to sequence_length = maxlen);
+- Hugging Face transformers on PyTorch with per-batch dynamic padding, when torch and
+  transformers are installed (`pip install -e ".[bench]"`).
+
+    python benchmarks/classification.py                 # speed: 3,000 rows, 2 epochs, each side
+    python benchmarks/classification.py --quality       # kbert on the full training set, 3 epochs
+
+Prints training and prediction examples/s for each side and kbert's ratio to each peer,
+real (non-padding) tokens/s, the padded share of each side's batches, and validation accuracy.
+Training speed is the steady state: the first batches of each fit (graph tracing) are excluded.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+EMOTION = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "datasets", "emotion")
+WARMUP_BATCHES = 5
+
+
+class BatchTimer:
+    """Times training batches after a warm-up (keras callback built lazily)."""
+
+    def __new__(cls):
+        import keras
+
+        class _Timer(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.times = []
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.times.append(time.perf_counter())
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.times.append(None)  # epoch boundary: validation time excluded
+
+            def steady_seconds_and_batches(self):
+                total, batches, seen = 0.0, 0, 0
+                prev = None
+                for t in self.times:
+                    if t is None:
+                        prev = None
+                        continue
+                    seen += 1
+                    if prev is not None and seen > WARMUP_BATCHES:
+                        total += t - prev
+                        batches += 1
+                    prev = t
+                return total, batches
+
+        return _Timer()
+
+
+def load_frames(args):
+    import pandas as pd
+
+    train = pd.read_csv(os.path.join(EMOTION, "train.txt"), sep=";")
+    val = pd.read_csv(os.path.join(EMOTION, "val.txt"), sep=";")
+    if args.train_rows and args.train_rows < len(train):
+        train = train.sample(args.train_rows, random_state=args.seed)
+    if args.val_rows and args.val_rows < len(val):
+        val = val.sample(args.val_rows, random_state=args.seed)
+    return train, val
+
+
+def run_kbert(train, val, args, precision):
+    import kbert
+
+    trn, vd, pre = kbert.text.texts_from_df(train, "text", "label_name", val_df=val, maxlen=args.maxlen,
+                                            preset="minilm", verbose=0)
+    model = kbert.text.text_classifier(pre, precision=precision, seed=args.seed)
+    learner = kbert.get_learner(model, trn, vd, batch_size=args.batch_size, seed=args.seed)
+    timer = BatchTimer()
+    start = time.perf_counter()
+    learner.fit_onecycle(args.lr, args.epochs, callbacks=[timer], verbose=args.verbose)
+    wall = time.perf_counter() - start
+    secs, batches = timer.steady_seconds_and_batches()
+    real = trn.lengths.sum()
+    from kbert.data import pad_multiple_for
+
+    share = trn.padded_share(args.batch_size, training=True, seed=args.seed, pad_multiple=pad_multiple_for(model))
+    start = time.perf_counter()
+    cm = learner.validate(print_report=False)
+    pred_secs = time.perf_counter() - start
+    return {
+        "name": f"kbert ({precision})",
+        "train_ex_s": batches * args.batch_size / secs,
+        # real tokens per example, as trained: mean length over the training rows
+        "train_tok_s": batches * args.batch_size / secs * real / len(trn),
+        "padded_share": share,
+        "predict_ex_s": len(vd) / pred_secs,
+        "accuracy": cm.trace() / cm.sum(),
+        "wall_s": wall,
+    }
+
+
+def run_keras_hub(train, val, args, classes):
+    import keras
+    import keras_hub
+    import numpy as np
+
+    import kbert
+    from kbert.encoders import minilm_path
+
+    folder = minilm_path()
+    keras.utils.set_random_seed(args.seed)
+    tokenizer = keras_hub.models.BertTokenizer.from_preset(folder)
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=args.maxlen)
+    clf = keras_hub.models.BertTextClassifier.from_preset(folder, num_classes=len(classes),
+                                                          preprocessor=preprocessor)
+    index = {c: i for i, c in enumerate(classes)}
+    y = train["label_name"].map(index).to_numpy()
+    yv = val["label_name"].map(index).to_numpy()
+    steps = int(np.ceil(len(train) / args.batch_size)) * args.epochs
+    clf.compile(optimizer=keras.optimizers.AdamW(kbert.schedules.OneCycle(args.lr, steps), epsilon=1e-6,
+                                                 clipnorm=1.0),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    timer = BatchTimer()
+    start = time.perf_counter()
+    clf.fit(x=train["text"].tolist(), y=y, batch_size=args.batch_size, epochs=args.epochs, callbacks=[timer],
+            verbose=args.verbose)
+    wall = time.perf_counter() - start
+    secs, batches = timer.steady_seconds_and_batches()
+    start = time.perf_counter()
+    logits = clf.predict(val["text"].tolist(), batch_size=args.batch_size, verbose=0)
+    pred_secs = time.perf_counter() - start
+    pieces = np.array([min(len(tokenizer(t)) + 2, args.maxlen) for t in train["text"]])
+    return {
+        "name": "keras-hub BertTextClassifier",
+        "train_ex_s": batches * args.batch_size / secs,
+        "train_tok_s": batches * args.batch_size / secs * pieces.mean(),
+        "padded_share": 1 - pieces.mean() / args.maxlen,
+        "predict_ex_s": len(val) / pred_secs,
+        "accuracy": float((logits.argmax(-1) == yv).mean()),
+        "wall_s": wall,
+    }
+
+
+def run_huggingface(train, val, args, classes):
+    try:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    except ImportError:
+        return None
+    import numpy as np
+
+    from kbert.encoders import minilm_path
+
+    torch.manual_seed(args.seed)
+    folder = minilm_path()
+    tok = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=len(classes))
+    index = {c: i for i, c in enumerate(classes)}
+    texts, y = train["text"].tolist(), train["label_name"].map(index).to_numpy()
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    n_steps = int(np.ceil(len(texts) / args.batch_size)) * args.epochs
+    sched = get_linear_schedule_with_warmup(opt, 0, n_steps)
+    rng = np.random.default_rng(args.seed)
+    times, real = [], 0
+    start = time.perf_counter()
+    model.train()
+    for _ in range(args.epochs):
+        order = rng.permutation(len(texts))
+        for i in range(0, len(order), args.batch_size):
+            idx = order[i:i + args.batch_size]
+            batch = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=args.maxlen,
+                        return_tensors="pt")
+            out = model(**batch, labels=torch.tensor(y[idx]))
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step(); sched.step(); opt.zero_grad()
+            real += int(batch["attention_mask"].sum())
+            times.append((time.perf_counter(), len(idx), int(batch["attention_mask"].numel())))
+    wall = time.perf_counter() - start
+    steady = times[WARMUP_BATCHES:]
+    secs = steady[-1][0] - times[WARMUP_BATCHES - 1][0]
+    examples = sum(n for _, n, _ in steady)
+    padded = sum(p for _, _, p in times)
+    model.eval()
+    start = time.perf_counter()
+    preds = []
+    with torch.no_grad():
+        vt = val["text"].tolist()
+        for i in range(0, len(vt), args.batch_size):
+            batch = tok(vt[i:i + args.batch_size], padding=True, truncation=True, max_length=args.maxlen,
+                        return_tensors="pt")
+            preds.append(model(**batch).logits.argmax(-1).numpy())
+    pred_secs = time.perf_counter() - start
+    yv = val["label_name"].map(index).to_numpy()
+    return {
+        "name": "Hugging Face transformers (PyTorch)",
+        "train_ex_s": examples / secs,
+        "train_tok_s": examples / secs * real / (len(texts) * args.epochs),
+        "padded_share": 1 - real / padded,
+        "predict_ex_s": len(vt) / pred_secs,
+        "accuracy": float((np.concatenate(preds) == yv).mean()),
+        "wall_s": wall,
+    }
+
+
+def report(results):
+    print()
+    print(f"{'side':40s} {'train ex/s':>10s} {'real tok/s':>10s} {'padded':>7s} {'pred ex/s':>10s} "
+          f"{'val acc':>8s} {'wall s':>7s}")
+    for r in results:
+        print(f"{r['name']:40s} {r['train_ex_s']:10.1f} {r['train_tok_s']:10.0f} {100 * r['padded_share']:6.1f}% "
+              f"{r['predict_ex_s']:10.1f} {r['accuracy']:8.4f} {r['wall_s']:7.0f}")
+    kbert_rows = [r for r in results if r["name"].startswith("kbert")]
+    peers = [r for r in results if not r["name"].startswith("kbert")]
+    print()
+    for k in kbert_rows:
+        for p in peers:
+            print(f"{k['name']} vs {p['name']}: training {k['train_ex_s'] / p['train_ex_s']:.2f}x, "
+                  f"prediction {k['predict_ex_s'] / p['predict_ex_s']:.2f}x, "
+                  f"accuracy {100 * (k['accuracy'] - p['accuracy']):+.1f} points")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train-rows", type=int, default=3000)
+    p.add_argument("--val-rows", type=int, default=2000)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--maxlen", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sides", default="kbert-float32,kbert-mixed_bfloat16,keras-hub,huggingface",
+                   help="comma-separated: kbert-float32, kbert-mixed_bfloat16, kbert-auto, keras-hub, huggingface")
+    p.add_argument("--quality", action="store_true",
+                   help="kbert alone on the full training set for 3 epochs (the quality target)")
+    p.add_argument("--verbose", type=int, default=2)
+    args = p.parse_args()
+    if args.quality:
+        args.train_rows, args.val_rows, args.epochs = 0, 0, 3
+        if args.sides == p.get_default("sides"):
+            args.sides = "kbert-float32"
+    if not os.path.exists(os.path.join(EMOTION, "train.txt")):
+        sys.exit(f"benchmark needs the emotion data set in {EMOTION}")
+    train, val = load_frames(args)
+    classes = sorted(train["label_name"].unique())
+    print(f"emotion: {len(train)} training rows, {len(val)} validation rows, batch {args.batch_size}, "
+          f"maxlen {args.maxlen}, {args.epochs} epochs, lr {args.lr}")
+    results = []
+    for side in args.sides.split(","):
+        print(f"\n=== {side}")
+        if side.startswith("kbert-"):
+            results.append(run_kbert(train, val, args, side.removeprefix("kbert-")))
+        elif side == "keras-hub":
+            results.append(run_keras_hub(train, val, args, classes))
+        elif side == "huggingface":
+            r = run_huggingface(train, val, args, classes)
+            if r is None:
+                print("torch/transformers not installed: Hugging Face side skipped (pip install -e '.[bench]')")
+            else:
+                results.append(r)
+        else:
+            sys.exit(f"unknown side {side!r}")
+        r = results[-1] if results else None
+        if r:
+            print(f"{r['name']}: {r['train_ex_s']:.1f} train ex/s, val accuracy {r['accuracy']:.4f}")
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
