@@ -252,18 +252,18 @@ def main():
     for side in args.sides.split(","):
         print(f"\n=== {side}")
         if side.startswith("kbert-"):
-            results.append(run_kbert(train, val, args, side.removeprefix("kbert-")))
+            results.append({**run_kbert(train, val, args, side.removeprefix("kbert-")), "side": side})
         elif side == "keras-hub":
-            results.append(run_keras_hub(train, val, args, classes))
+            results.append({**run_keras_hub(train, val, args, classes), "side": side})
         elif side == "huggingface":
             r = run_huggingface(train, val, args, classes)
             if r is None:
                 print("torch/transformers not installed: Hugging Face side skipped (pip install -e '.[bench]')")
             else:
-                results.append(r)
+                results.append({**r, "side": side})
         else:
             sys.exit(f"unknown side {side!r}")
-        r = results[-1] if results else None
+        r = results[-1] if results and side in results[-1]["side"] else None
         if r:
             print(f"{r['name']}: {r['train_ex_s']:.1f} train ex/s, val accuracy {r['accuracy']:.4f}")
     report(results)

@@ -103,6 +103,12 @@ class TaskData:
             return tf.gather(self.targets, indices)
         return np.asarray(self.targets)[indices]
 
+    def target_rows(self):
+        """Targets as a per-row sequence (a list of arrays for per-piece targets)."""
+        if isinstance(self.targets, tf.RaggedTensor):
+            return [np.asarray(t) for t in self.targets.to_list()]
+        return np.asarray(self.targets)
+
     def restore_order(self, outputs):
         """Put outputs computed in `eval_order` back into row order."""
         if isinstance(outputs, list):

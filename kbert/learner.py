@@ -254,11 +254,12 @@ class Learner:
         """The n examples with the highest loss: [(row, loss, truth, prediction), ...]."""
         data = self._eval_data(val_data)
         logits = self.predict(data)
-        losses = data.preprocessor.example_losses(logits, data.targets)
+        targets = data.target_rows()
+        losses = data.preprocessor.example_losses(logits, targets)
         rows = np.argsort(-losses, kind="stable")[:n]
         out = []
         for r in rows:
-            truth, pred = data.preprocessor.describe(logits[r], np.asarray(data.targets)[r])
+            truth, pred = data.preprocessor.describe(logits[r], targets[r])
             out.append((int(r), float(losses[r]), truth, pred))
         return out
 

@@ -1,4 +1,4 @@
-"""Text tasks: classification / regression (more task families to come)."""
+"""Text tasks: classification / regression, named-entity recognition."""
 
 from kbert.text.classification import (  # noqa: F401
     DataError,
@@ -8,4 +8,11 @@ from kbert.text.classification import (  # noqa: F401
     texts_from_array,
     texts_from_csv,
     texts_from_df,
+)
+from kbert.text.ner import (  # noqa: F401
+    NERPreprocessor,
+    entities_from_array,
+    entities_from_conll,
+    entities_from_df,
+    sequence_tagger,
 )
