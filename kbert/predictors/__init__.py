@@ -3,6 +3,7 @@
 from kbert.predictors.base import Predictor, PredictorLoadError, load_predictor  # noqa: F401
 from kbert.predictors.classification import TextClassificationPredictor  # noqa: F401
 from kbert.predictors.ner import NERPredictor  # noqa: F401
+from kbert.predictors.qa import QAPredictor  # noqa: F401
 
 
 def get_predictor(model, preproc, batch_size=32):

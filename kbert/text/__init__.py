@@ -1,4 +1,4 @@
-"""Text tasks: classification / regression, named-entity recognition."""
+"""Text tasks: classification / regression, named-entity recognition, question answering."""
 
 from kbert.text.classification import (  # noqa: F401
     DataError,
@@ -16,3 +16,4 @@ from kbert.text.ner import (  # noqa: F401
     entities_from_df,
     sequence_tagger,
 )
+from kbert.text.qa import QAPreprocessor, qa_from_df, qa_from_squad, qa_model  # noqa: F401,E402

@@ -1,0 +1,65 @@
+#!/usr/bin/env python
+"""Fine-tune BERT for extractive question answering on SQuAD-format data.
+
+    python recipes/qa.py                                   # ../shared/datasets/squad (train → val)
+    python recipes/qa.py --max-questions 2000 --maxlen 256 --epochs 1
+    python recipes/qa.py --train my_squad.json --val my_val.json --out qa-predictor
+
+Prints the official SQuAD exact match and F1 on the validation questions and saves the predictor.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+SHARED = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "datasets", "squad")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train", default=os.path.join(SHARED, "train.json.gz"))
+    p.add_argument("--val", default=None, help="validation file (default: val.json.gz beside the default --train)")
+    p.add_argument("--preset", default="minilm")
+    p.add_argument("--maxlen", type=int, default=384)
+    p.add_argument("--doc-stride", type=int, default=128)
+    p.add_argument("--max-questions", type=int, help="the first N questions of each file")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "auto"])
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", default="qa-predictor")
+    args = p.parse_args(argv)
+    if args.val is None and args.train == os.path.join(SHARED, "train.json.gz"):
+        args.val = os.path.join(SHARED, "val.json.gz")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import kbert
+
+    start = time.time()
+    trn, val, preproc = kbert.text.qa_from_squad(args.train, val_filepath=args.val, preset=args.preset,
+                                                 maxlen=args.maxlen, doc_stride=args.doc_stride,
+                                                 max_questions=args.max_questions, random_state=args.seed)
+    model = kbert.text.qa_model(preproc, precision=args.precision, seed=args.seed)
+    learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed)
+    learner.fit_onecycle(args.lr, args.epochs)
+    scores = learner.validate()
+    print(f"exact match {scores['exact_match']:.2f}, F1 {scores['f1']:.2f}")
+    predictor = kbert.get_predictor(learner.model, preproc)
+    folder = predictor.save(args.out)
+    print(f"kbert: predictor saved to {folder}")
+    context = "Hamlet is a tragedy written by William Shakespeare sometime between 1599 and 1601."
+    print("  Who wrote Hamlet? ->",
+          kbert.load_predictor(folder).predict(question="Who wrote Hamlet?", context=context))
+    print(f"kbert: done in {time.time() - start:.0f} s")
+    return scores
+
+
+if __name__ == "__main__":
+    main()
