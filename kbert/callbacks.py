@@ -184,3 +184,34 @@ class ReduceScheduleOnPlateau(keras.callbacks.Callback):
             if self.verbose:
                 print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve for {self.patience} "
                       f"epochs; learning rate scaled to {scale:g}× the schedule.")
+
+
+class Throughput(keras.callbacks.Callback):
+    """Training speed: examples/s and real (unpadded) tokens/s over the training batches
+    of each epoch (validation excluded). The first epoch includes graph tracing."""
+
+    def __init__(self, examples_per_epoch, tokens_per_epoch, verbose=1):
+        super().__init__()
+        self.examples_per_epoch = examples_per_epoch
+        self.tokens_per_epoch = tokens_per_epoch
+        self.verbose = verbose
+        self.epochs = []  # (seconds, examples/s, tokens/s)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import time
+
+        self._start = time.perf_counter()
+        self._end = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        import time
+
+        self._end = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = max(1e-9, (self._end or self._start) - self._start)
+        rec = (seconds, self.examples_per_epoch / seconds, self.tokens_per_epoch / seconds)
+        self.epochs.append(rec)
+        if self.verbose:
+            print(f"kbert: epoch {epoch + 1}: {rec[1]:.1f} examples/s, {rec[2]:.0f} real tokens/s "
+                  f"({seconds:.0f} s of training)")

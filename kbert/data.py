@@ -143,11 +143,18 @@ class TaskData:
             ds = ds.ragged_batch(batch_size * chunk_batches).map(_sort_by_length).unbatch()
         ds = ds.ragged_batch(batch_size)
         ds = ds.map(lambda el: self._pad(el, fixed_length, pad_multiple), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = self.map_batches(ds, training=training, seed=seed, with_targets=with_targets,
+                              fixed_length=fixed_length)
         if training:
             ds = ds.shuffle(chunk_batches, seed=None if seed is None else seed + 1,
                             reshuffle_each_iteration=True)
         ds = ds.apply(tf.data.experimental.assert_cardinality(self.steps(batch_size)))
         return ds.prefetch(tf.data.AUTOTUNE)
+
+    def map_batches(self, ds, training, seed, with_targets, fixed_length=None):
+        """Hook for tasks whose batches are transformed after padding (e.g. dynamic
+        masking for pretraining); the identity here."""
+        return ds
 
     def _pad(self, el, fixed_length=None, pad_multiple=PAD_MULTIPLE):
         ids = el["token_ids"]

@@ -137,6 +137,8 @@ def load_encoder(spec="minilm", dtype=None, load_weights=True):
         return _from_config(value, dtype=dtype)
     if kind == "remote":
         _check_download_possible(value)
+    if kind == "local":
+        _check_kbert_export(value)
     kwargs = {"load_weights": load_weights}
     if dtype is not None:
         kwargs["dtype"] = dtype
@@ -151,6 +153,21 @@ def load_encoder(spec="minilm", dtype=None, load_weights=True):
             f"Could not load a BERT encoder from {where} (spec {spec!r}): {type(e).__name__}: {e}"
         ) from e
     return backbone, tokenizer
+
+
+def _check_kbert_export(folder):
+    """Folders written by kbert.pretraining.export_encoder carry a format version."""
+    import json
+
+    meta = os.path.join(folder, "kbert_encoder.json")
+    if not os.path.exists(meta):
+        return
+    with open(meta, encoding="utf-8") as f:
+        version = json.load(f).get("format_version")
+    if version != 1:
+        raise EncoderNotAvailable(
+            f"Encoder folder {folder!r} has kbert export format {version!r}; this kbert reads format 1. "
+            "Export it again with this kbert version.")
 
 
 def load_tokenizer(spec="minilm"):

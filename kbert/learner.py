@@ -244,6 +244,8 @@ class Learner:
         data = self._eval_data(val_data)
         if not data.has_targets:
             raise ValueError("val_data has no labels to validate against.")
+        if hasattr(data.preprocessor, "validate_model"):  # tasks scored by the model's own metrics
+            return data.preprocessor.validate_model(self.model, data, self.eval_batch_size, print_report)
         return data.preprocessor.validate(self.predict(data), data, class_names, print_report)
 
     def evaluate(self, val_data=None, class_names=None, print_report=True):

@@ -1,0 +1,21 @@
+"""BERT pretraining: corpora, WordPiece vocabularies, masked-LM + NSP data, the model, export.
+
+    corpus = corpus_from_files(["train.txt.gz"])
+    vocab = build_vocabulary(corpus, vocabulary_size=8000)
+    trn, val, preproc = pretraining_data(corpus, vocabulary=vocab, maxlen=128)
+    model = bert_pretrainer(preproc, encoder={"num_layers": 2, "hidden_dim": 128, "num_heads": 2,
+                                              "intermediate_dim": 512})
+    kbert.get_learner(model, trn, val, batch_size=64).fit_onecycle(1e-3, 3)
+    export_encoder(model, "my-encoder")       # then preset="my-encoder" in any loader
+"""
+
+from kbert.pretraining.corpus import Corpus, corpus_from_files, corpus_from_texts, split_sentences
+from kbert.pretraining.data import PretrainingData, PretrainingPreprocessor, pretraining_data
+from kbert.pretraining.model import bert_pretrainer, build_pretrainer, export_encoder
+from kbert.pretraining.vocab import RESERVED_TOKENS, build_vocabulary, load_vocabulary, save_vocabulary
+
+__all__ = [
+    "Corpus", "PretrainingData", "PretrainingPreprocessor", "RESERVED_TOKENS", "bert_pretrainer",
+    "build_pretrainer", "build_vocabulary", "corpus_from_files", "corpus_from_texts", "export_encoder",
+    "load_vocabulary", "pretraining_data", "save_vocabulary", "split_sentences",
+]
