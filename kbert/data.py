@@ -63,6 +63,8 @@ class TaskData:
         self.pad_values = dict(pad_values or {})
         self.target_pad = target_pad
         self.stats = dict(stats or {})
+        # static shapes (TPUs): widths from a few bucket lengths, no partial training batch
+        self.fixed_shapes = False
         self.lengths = self.features["token_ids"].row_lengths().numpy()
         # stable sort: equal lengths keep their row order
         self.eval_order = np.argsort(self.lengths, kind="stable")
@@ -70,8 +72,21 @@ class TaskData:
     def __len__(self):
         return int(self.lengths.shape[0])
 
-    def steps(self, batch_size):
+    def steps(self, batch_size, training=False):
+        """Batches per pass (training with fixed shapes drops the last partial batch)."""
+        if training and self.fixed_shapes:
+            return len(self) // batch_size
         return int(math.ceil(len(self) / batch_size))
+
+    def bucket_lengths(self):
+        """Widths a fixed-shape batch may take: powers of two from 16, then maxlen."""
+        longest = int(self.lengths.max()) if len(self) else 16
+        maxlen = max(int(getattr(self.preprocessor, "maxlen", longest)), longest)
+        sizes, n = [], 16
+        while n < maxlen:
+            sizes.append(n)
+            n *= 2
+        return sizes + [maxlen]
 
     @property
     def has_targets(self):
@@ -93,8 +108,10 @@ class TaskData:
         feats = {k: tf.gather(v, indices) for k, v in self.features.items()}
         targets = self._take_targets(indices)
         source = None if self.source is None else self.source.iloc[indices]
-        return type(self)(feats, targets, self.preprocessor, source, self.pad_values,
-                          self.target_pad, self.stats)
+        sub = type(self)(feats, targets, self.preprocessor, source, self.pad_values,
+                         self.target_pad, self.stats)
+        sub.fixed_shapes = self.fixed_shapes
+        return sub
 
     def _take_targets(self, indices):
         if self.targets is None:
@@ -125,11 +142,74 @@ class TaskData:
         """A tf.data pipeline of (inputs, targets) batches (inputs only without targets).
 
         pad_multiple: each batch's width is its longest row rounded up to this multiple.
-        fixed_length: pad every batch to this length (static shapes, e.g. for TPUs).
+        fixed_length: pad every batch to this length.
+        Training batches are reshuffled at every pass over the dataset.
         """
+        self._check_batch_size(batch_size)
+        with_targets = with_targets and self.has_targets
+        elements = self._elements(training, with_targets)
+        if training:
+            ds = self._training_batches(elements, batch_size, seed, None, with_targets, chunk_batches,
+                                        fixed_length, pad_multiple)
+        else:
+            ds = self._batch(elements, batch_size, False, with_targets, fixed_length, pad_multiple, None, None)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(self.steps(batch_size, training)))
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def epochs_dataset(self, batch_size, epochs, initial_epoch=0, seed=0, chunk_batches=CHUNK_BATCHES,
+                       pad_multiple=PAD_MULTIPLE):
+        """Training batches for epochs initial_epoch … epochs-1 in one pipeline.
+
+        The same recipe as `dataset(training=True)` (rows shuffled, sorted by length
+        inside chunks of chunk_batches batches, batches shuffled within their chunk), but
+        drawn with stateless random ops from (seed, epoch): a run resumed at epoch e sees
+        exactly the batches an uninterrupted run would. (Keras keeps one iterator across
+        epochs when fit is given steps_per_epoch.)
+        """
+        self._check_batch_size(batch_size)
+        if not 0 <= initial_epoch < epochs:
+            raise ValueError(f"initial_epoch={initial_epoch} must be in [0, {epochs}).")
+        with_targets = self.has_targets
+        columns = dict(self.features)
+        if with_targets:
+            columns["__target__"] = (self.targets if isinstance(self.targets, tf.RaggedTensor)
+                                     else tf.constant(np.asarray(self.targets)))
+        n, steps = len(self), self.steps(batch_size, training=True)
+        lengths = tf.constant(self.lengths, tf.int64)
+        longest = int(self.lengths.max()) + 1 if n else 1
+        chunk = batch_size * chunk_batches
+        buckets = self.bucket_lengths() if self.fixed_shapes else None
+        base = tf.constant(int(seed or 0), tf.int64)
+
+        def one_epoch(e):
+            epoch_seed = base * 1_000_003 + e
+            rows = tf.argsort(tf.random.stateless_uniform([n], tf.stack([base, e])))
+            # sort by length inside chunks of `chunk` rows (stable: ties keep the shuffled order)
+            key = tf.range(n, dtype=tf.int64) // chunk * longest + tf.gather(lengths, rows)
+            rows = tf.gather(rows, tf.argsort(key, stable=True))[: steps * batch_size if self.fixed_shapes else n]
+            batches = tf.RaggedTensor.from_row_splits(
+                rows, tf.minimum(tf.range(0, steps + 1, dtype=tf.int32) * batch_size, tf.shape(rows)[0]))
+            # shuffle the batches within their chunk
+            order = tf.argsort(tf.cast(tf.range(steps) // chunk_batches, tf.float32)
+                               + tf.random.stateless_uniform([steps], tf.stack([base, e + 7_919_000])))
+            ds = tf.data.Dataset.from_tensor_slices(tf.gather(batches, order))
+            ds = ds.map(lambda idx: {k: tf.gather(v, idx) for k, v in columns.items()})
+            ds = ds.map(lambda el: self._pad(el, None, pad_multiple, buckets))
+            ds = self.map_batches(ds, training=True, seed=seed, with_targets=with_targets, epoch_seed=epoch_seed)
+            if self.fixed_shapes:  # a static batch dimension (TPUs compile one program per shape)
+                ds = ds.map(lambda *el: tf.nest.map_structure(lambda t: _with_batch_dim(t, batch_size), el))
+            return ds
+
+        ds = tf.data.Dataset.range(initial_epoch, epochs).flat_map(one_epoch)
+        total = (epochs - initial_epoch) * steps
+        return ds.apply(tf.data.experimental.assert_cardinality(total)).prefetch(tf.data.AUTOTUNE)
+
+    @staticmethod
+    def _check_batch_size(batch_size):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-        with_targets = with_targets and self.has_targets
+
+    def _elements(self, training, with_targets):
         order = np.arange(len(self)) if training else self.eval_order
         elements = {k: tf.gather(v, order) for k, v in self.features.items()}
         if with_targets:
@@ -137,29 +217,48 @@ class TaskData:
                 tf.gather(self.targets, order) if isinstance(self.targets, tf.RaggedTensor)
                 else np.asarray(self.targets)[order]
             )
-        ds = tf.data.Dataset.from_tensor_slices(elements)
-        if training:
-            ds = ds.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
-            ds = ds.ragged_batch(batch_size * chunk_batches).map(_sort_by_length).unbatch()
-        ds = ds.ragged_batch(batch_size)
-        ds = ds.map(lambda el: self._pad(el, fixed_length, pad_multiple), num_parallel_calls=tf.data.AUTOTUNE)
-        ds = self.map_batches(ds, training=training, seed=seed, with_targets=with_targets,
-                              fixed_length=fixed_length)
-        if training:
-            ds = ds.shuffle(chunk_batches, seed=None if seed is None else seed + 1,
-                            reshuffle_each_iteration=True)
-        ds = ds.apply(tf.data.experimental.assert_cardinality(self.steps(batch_size)))
-        return ds.prefetch(tf.data.AUTOTUNE)
+        return tf.data.Dataset.from_tensor_slices(elements)
 
-    def map_batches(self, ds, training, seed, with_targets, fixed_length=None):
+    def _training_batches(self, elements, batch_size, seed, epoch, with_targets, chunk_batches, fixed_length,
+                          pad_multiple):
+        """Rows shuffled, sorted by length inside chunks of chunk_batches batches, batched and
+        padded, then the batches shuffled. epoch=None: reshuffled at every iteration (seed
+        fixes the sequence); else a tensor: the order is a function of (seed, epoch)."""
+        if epoch is None:
+            row_seed = seed
+            batch_seed = None if seed is None else seed + 1
+            reshuffle = True
+            epoch_seed = None
+        else:
+            epoch_seed = tf.cast(epoch, tf.int64) + 1_000_003 * tf.constant(seed, tf.int64)
+            row_seed, batch_seed, reshuffle = epoch_seed, epoch_seed + 7, False
+        ds = elements.shuffle(len(self), seed=row_seed, reshuffle_each_iteration=reshuffle)
+        ds = ds.ragged_batch(batch_size * chunk_batches).map(_sort_by_length).unbatch()
+        ds = self._batch(ds, batch_size, True, with_targets, fixed_length, pad_multiple, seed, epoch_seed)
+        return ds.shuffle(chunk_batches, seed=batch_seed, reshuffle_each_iteration=reshuffle)
+
+    def _batch(self, ds, batch_size, training, with_targets, fixed_length, pad_multiple, seed, epoch_seed):
+        drop = training and self.fixed_shapes
+        ds = ds.ragged_batch(batch_size, drop_remainder=drop)
+        buckets = self.bucket_lengths() if self.fixed_shapes and fixed_length is None else None
+        ds = ds.map(lambda el: self._pad(el, fixed_length, pad_multiple, buckets),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+        return self.map_batches(ds, training=training, seed=seed, with_targets=with_targets,
+                                fixed_length=fixed_length, epoch_seed=epoch_seed)
+
+    def map_batches(self, ds, training, seed, with_targets, fixed_length=None, epoch_seed=None):
         """Hook for tasks whose batches are transformed after padding (e.g. dynamic
-        masking for pretraining); the identity here."""
+        masking for pretraining); the identity here. epoch_seed: a tensor that fixes the
+        randomness of an epoch, or None (fresh at every iteration, from seed)."""
         return ds
 
-    def _pad(self, el, fixed_length=None, pad_multiple=PAD_MULTIPLE):
+    def _pad(self, el, fixed_length=None, pad_multiple=PAD_MULTIPLE, buckets=None):
         ids = el["token_ids"]
         lengths = ids.row_lengths()
-        if fixed_length is None:
+        if buckets is not None:
+            sizes = tf.constant(buckets, dtype=lengths.dtype)
+            width = tf.gather(sizes, tf.argmax(tf.cast(sizes >= tf.reduce_max(lengths), tf.int32)))
+        elif fixed_length is None:
             longest = tf.reduce_max(lengths)
             width = (longest + pad_multiple - 1) // pad_multiple * pad_multiple
         else:
@@ -178,6 +277,19 @@ class TaskData:
             y = y.to_tensor(default_value=self.target_pad,
                             shape=tf.stack([tf.shape(lengths, out_type=width.dtype)[0], width]))
         return x, y
+
+
+def set_fixed_shapes(fixed_shapes, *datas):
+    """Loaders' `fixed_shapes=` flag: static shapes for TPUs (see TaskData.bucket_lengths)."""
+    for d in datas:
+        if d is not None:
+            d.fixed_shapes = bool(fixed_shapes)
+    return datas
+
+
+def _with_batch_dim(t, batch_size):
+    t = tf.ensure_shape(t, [batch_size] + [None] * (t.shape.rank - 1))
+    return t
 
 
 def _sort_by_length(el):

@@ -5,6 +5,7 @@ momentum cycling and recording are `kbert.callbacks`. The task's preprocessor (c
 by the data) supplies the loss, metrics and reports, so the Learner knows no task.
 """
 
+import json
 import math
 import os
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from kbert import callbacks as C
 from kbert import data as D
+from kbert import distribute
 from kbert import plots
 from kbert import schedules as S
 from kbert.data import TaskData
@@ -22,18 +24,19 @@ NO_DECAY = ["bias", "gamma", "beta", "LayerNorm", "layer_norm"]
 
 
 def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size=None, seed=None,
-                weight_decay=0.01):
+                weight_decay=0.01, jit_compile="auto"):
     """A Learner for a model and TaskData from one of kbert's loaders.
 
-    batch_size: the global training batch; eval_batch_size: for validation and
-    prediction (default: batch_size). seed: makes runs repeatable on CPU.
+    batch_size: the global training batch, split evenly over the replicas of the model's
+    strategy; eval_batch_size: for validation and prediction (default: batch_size).
+    seed: makes runs repeatable on CPU. jit_compile: passed to Model.compile (XLA).
     """
-    return Learner(model, train_data, val_data, batch_size, eval_batch_size, seed, weight_decay)
+    return Learner(model, train_data, val_data, batch_size, eval_batch_size, seed, weight_decay, jit_compile)
 
 
 class Learner:
     def __init__(self, model, train_data, val_data=None, batch_size=32, eval_batch_size=None, seed=None,
-                 weight_decay=0.01):
+                 weight_decay=0.01, jit_compile="auto"):
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
         for name, d in (("train_data", train_data), ("val_data", val_data)):
@@ -50,7 +53,14 @@ class Learner:
         self.batch_size = int(batch_size)
         self.eval_batch_size = int(eval_batch_size or batch_size)
         self.seed = seed
+        # the data order of epoch e is a function of (data_seed, e): resumable runs
+        self.data_seed = int(seed) if seed is not None else int(np.random.randint(0, 2**31 - 1))
         self.weight_decay = weight_decay
+        self.jit_compile = jit_compile
+        replicas = self.strategy.num_replicas_in_sync
+        if self.batch_size % replicas:
+            raise ValueError(f"batch_size={self.batch_size} does not split evenly over the strategy's "
+                             f"{replicas} replicas; use a multiple of {replicas}.")
         self.preproc = train_data.preprocessor
         self.history = None
         self.recorder = None
@@ -63,7 +73,7 @@ class Learner:
         return self.model.distribute_strategy
 
     def steps_per_epoch(self):
-        return self.train_data.steps(self.batch_size)
+        return self.train_data.steps(self.batch_size, training=True)
 
     def _seed(self, offset=0):
         if self.seed is not None:
@@ -77,11 +87,13 @@ class Learner:
                 beta_1=0.9, beta_2=0.999, epsilon=1e-6, clipnorm=1.0,
             )
             opt.exclude_from_weight_decay(var_names=NO_DECAY)
-            self.model.compile(optimizer=opt, loss=self.preproc.loss(), metrics=self.preproc.metrics())
+            self.model.compile(optimizer=opt, loss=self.preproc.loss(), metrics=self.preproc.metrics(),
+                               jit_compile=self.jit_compile)
 
-    def _datasets(self, seed):
+    def _datasets(self, epochs, initial_epoch=0):
         multiple = D.pad_multiple_for(self.model)
-        trn = self.train_data.dataset(self.batch_size, training=True, seed=seed, pad_multiple=multiple)
+        trn = self.train_data.epochs_dataset(self.batch_size, epochs, initial_epoch, seed=self.data_seed,
+                                             pad_multiple=multiple)
         val = None
         if self.val_data is not None and self.val_data.has_targets:
             val = self.val_data.dataset(self.eval_batch_size, training=False, pad_multiple=multiple)
@@ -89,25 +101,48 @@ class Learner:
 
     def _fit(self, schedule, epochs, callbacks=None, momentum=None, class_weight=None,
              checkpoint_folder=None, verbose=1, validate=True):
-        seed = self._seed()
+        self._seed()
         self._compile(schedule)
         self.recorder = C.Recorder()
-        cbs = [self.recorder, keras.callbacks.TerminateOnNaN()]
+        cbs, initial_epoch = [], 0
+        if checkpoint_folder:
+            # first: it restores weights, optimizer state and the epoch before the others start
+            backup = self._backup(checkpoint_folder)
+            initial_epoch = _backup_epoch(backup.backup_dir)
+            if initial_epoch >= epochs:
+                raise ValueError(f"{backup.backup_dir!r} holds a run that already finished {initial_epoch} epochs; "
+                                 "remove it to start again.")
+            if initial_epoch:
+                print(f"kbert: resuming from {backup.backup_dir!r} at epoch {initial_epoch + 1}/{epochs}")
+            cbs.append(backup)
+        cbs += [self.recorder, keras.callbacks.TerminateOnNaN()]
         if momentum is not None:
             cbs.append(C.CycleMomentum(schedule, *momentum))
-        if checkpoint_folder:
-            os.makedirs(checkpoint_folder, exist_ok=True)
+        if checkpoint_folder and distribute.is_chief():
             cbs.append(keras.callbacks.ModelCheckpoint(
                 os.path.join(checkpoint_folder, "weights-{epoch:02d}.weights.h5"), save_weights_only=True))
         cbs.extend(callbacks or [])
-        trn, val = self._datasets(seed)
+        trn, val = self._datasets(epochs, initial_epoch)
+        distribute.patch_symbolic_build(self.model, lambda: next(iter(self.train_data.dataset(
+            self.batch_size, training=False, pad_multiple=D.pad_multiple_for(self.model)))))
         self.history = self.model.fit(
-            trn, validation_data=val if validate else None, epochs=epochs, callbacks=cbs,
-            class_weight=class_weight, verbose=verbose, shuffle=False,  # batches come shuffled
+            trn, validation_data=val if validate else None, epochs=epochs, steps_per_epoch=self.steps_per_epoch(),
+            initial_epoch=initial_epoch, callbacks=cbs, class_weight=class_weight, verbose=verbose,
+            shuffle=False,  # batches come shuffled
         )
         return self.history
 
+    @staticmethod
+    def _backup(checkpoint_folder):
+        """keras' BackupAndRestore: a killed run resumes from its last finished epoch. Workers
+        other than the chief keep their own copy (same weights) so that they never write
+        the same file."""
+        os.makedirs(checkpoint_folder, exist_ok=True)
+        name = "backup" if distribute.is_chief() else f"backup-worker{distribute.worker_index()}"
+        return keras.callbacks.BackupAndRestore(os.path.join(checkpoint_folder, name))
+
     # ------------------------------------------------------------------ LR finder
+    # (lr_find never checkpoints: it restores the weights it started from)
     def lr_find(self, start_lr=1e-7, lr_mult=1.01, max_epochs=None, stop_factor=4, show_plot=False,
                 suggest=False, verbose=1, end_lr=10.0):
         """Trains with an exponentially growing learning rate and records the loss.
@@ -342,3 +377,12 @@ class Learner:
             self.model = keras.models.load_model(fpath, compile=False)
         return self.model
 
+
+
+def _backup_epoch(backup_dir):
+    """Epochs finished by the run backed up in backup_dir (keras' training_metadata.json)."""
+    path = os.path.join(backup_dir, "training_metadata.json")
+    if not os.path.exists(path):
+        return 0
+    with open(path, encoding="utf-8") as f:
+        return int(json.load(f).get("epoch", 0))

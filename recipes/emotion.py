@@ -47,6 +47,9 @@ def parse_args(argv=None):
     p.add_argument("--out", default="emotion-predictor", help="folder for the saved predictor")
     p.add_argument("--demo", action="store_true",
                    help="short budget: 2,000 training rows, 2 epochs (unless given otherwise)")
+    from kbert import distribute
+
+    distribute.add_arguments(p)
     args = p.parse_args(argv)
     if args.demo:
         args.max_train_rows = args.max_train_rows or 2000
@@ -59,6 +62,7 @@ def main(argv=None):
     import pandas as pd
 
     import kbert
+    strategy = kbert.distribute.from_arguments(args)  # before any data or model
     from kbert.text.classification import _read_table
 
     train_path, val_path = (args.train, args.val) if args.train else default_paths()
@@ -78,7 +82,8 @@ def main(argv=None):
         train_df, args.text_column, args.label_column, val_df=val_df, maxlen=args.maxlen, preset=args.preset,
         random_state=args.seed,
     )
-    model = kbert.text.text_classifier(preproc, precision=args.precision, seed=args.seed)
+    model = kbert.text.text_classifier(preproc, precision=args.precision, seed=args.seed,
+                                    strategy=strategy)
     learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed)
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if args.lr_find:
@@ -92,7 +97,7 @@ def main(argv=None):
     learner.view_top_losses(n=3, preproc=preproc)
 
     predictor = kbert.get_predictor(learner.model, preproc)
-    folder = predictor.save(args.out)
+    folder = predictor.save(kbert.distribute.worker_path(args.out))
     print(f"kbert: predictor saved to {folder}")
     samples = ["I feel wonderful today", "this is scary", "i am so angry at them"]
     for text, label in zip(samples, kbert.load_predictor(folder).predict(samples)):

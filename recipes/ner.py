@@ -31,6 +31,9 @@ def parse_args(argv=None):
     p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "auto"])
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", default="ner-predictor")
+    from kbert import distribute
+
+    distribute.add_arguments(p)
     args = p.parse_args(argv)
     if args.val is None and args.train == os.path.join(SHARED, "eng.train"):
         args.val = os.path.join(SHARED, "eng.testa")
@@ -40,6 +43,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import kbert
+    strategy = kbert.distribute.from_arguments(args)  # before any data or model
     from kbert.text.ner import read_conll
 
     start = time.time()
@@ -53,13 +57,14 @@ def main(argv=None):
             xv, yv = xv[: args.max_val_sentences], yv[: args.max_val_sentences]
     trn, val, preproc = kbert.text.entities_from_array(x, y, xv, yv, maxlen=args.maxlen, preset=args.preset,
                                                        random_state=args.seed)
-    model = kbert.text.sequence_tagger(preproc, precision=args.precision, seed=args.seed)
+    model = kbert.text.sequence_tagger(preproc, precision=args.precision, seed=args.seed,
+                                    strategy=strategy)
     learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed)
     learner.fit_onecycle(args.lr, args.epochs)
     f1 = learner.validate(class_names=preproc.get_classes())
     print(f"entity micro F1: {f1:.4f}")
     predictor = kbert.get_predictor(learner.model, preproc)
-    folder = predictor.save(args.out)
+    folder = predictor.save(kbert.distribute.worker_path(args.out))
     print(f"kbert: predictor saved to {folder}")
     sample = "George Washington went to Washington on Monday."
     print(f"  {sample!r} -> {kbert.load_predictor(folder).predict(sample, merge_tokens=True)}")

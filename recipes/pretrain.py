@@ -48,6 +48,9 @@ def parse_args(argv=None):
     p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "auto"])
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", default="my-encoder")
+    from kbert import distribute
+
+    distribute.add_arguments(p)
     args = p.parse_args(argv)
     if args.val_corpus is None and args.corpus == [os.path.join(SHARED, "train.txt.gz")]:
         args.val_corpus = [os.path.join(SHARED, "valid.txt")]
@@ -57,6 +60,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import kbert
+    strategy = kbert.distribute.from_arguments(args)  # before any data or model
     from kbert import pretraining as P
     from kbert.callbacks import Throughput
 
@@ -89,14 +93,15 @@ def main(argv=None):
                   f"({epochs * per_epoch} batches)")
     encoder = args.from_preset or {"num_layers": args.layers, "hidden_dim": args.hidden, "num_heads": args.heads,
                                    "intermediate_dim": args.intermediate or 4 * args.hidden}
-    model = P.bert_pretrainer(preproc, encoder=encoder, precision=args.precision, seed=args.seed)
+    model = P.bert_pretrainer(preproc, encoder=encoder, precision=args.precision, seed=args.seed,
+                               strategy=strategy)
     learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed)
     speed = Throughput(len(trn), int(trn.lengths.sum()))
     learner.fit_onecycle(args.lr, epochs, callbacks=[speed], verbose=2)
     result = learner.validate()
     seconds, ex_s, tok_s = speed.epochs[-1]
     print(f"throughput (last epoch): {ex_s:.1f} examples/s, {tok_s:.0f} real tokens/s")
-    folder = P.export_encoder(learner.model, args.out)
+    folder = P.export_encoder(learner.model, kbert.distribute.worker_path(args.out))
     print(f"kbert: encoder saved to {folder} (use preset={args.out!r} in any kbert loader)")
     print(f"kbert: done in {time.time() - start:.0f} s")
     return result

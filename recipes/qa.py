@@ -32,6 +32,9 @@ def parse_args(argv=None):
     p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "auto"])
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", default="qa-predictor")
+    from kbert import distribute
+
+    distribute.add_arguments(p)
     args = p.parse_args(argv)
     if args.val is None and args.train == os.path.join(SHARED, "train.json.gz"):
         args.val = os.path.join(SHARED, "val.json.gz")
@@ -41,18 +44,20 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import kbert
+    strategy = kbert.distribute.from_arguments(args)  # before any data or model
 
     start = time.time()
     trn, val, preproc = kbert.text.qa_from_squad(args.train, val_filepath=args.val, preset=args.preset,
                                                  maxlen=args.maxlen, doc_stride=args.doc_stride,
                                                  max_questions=args.max_questions, random_state=args.seed)
-    model = kbert.text.qa_model(preproc, precision=args.precision, seed=args.seed)
+    model = kbert.text.qa_model(preproc, precision=args.precision, seed=args.seed,
+                                    strategy=strategy)
     learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed)
     learner.fit_onecycle(args.lr, args.epochs)
     scores = learner.validate()
     print(f"exact match {scores['exact_match']:.2f}, F1 {scores['f1']:.2f}")
     predictor = kbert.get_predictor(learner.model, preproc)
-    folder = predictor.save(args.out)
+    folder = predictor.save(kbert.distribute.worker_path(args.out))
     print(f"kbert: predictor saved to {folder}")
     context = "Hamlet is a tragedy written by William Shakespeare sometime between 1599 and 1601."
     print("  Who wrote Hamlet? ->",

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kbert.data import TaskData
+from kbert.data import TaskData, set_fixed_shapes
 from kbert.encoders import load_tokenizer
 from kbert.text.classification import DataError
 
@@ -256,9 +256,14 @@ class PretrainingPreprocessor:
 
     # --- dynamic masking (in the tf.data pipeline)
     def max_predictions(self, length):
-        """Predictions per row under fixed shapes (whole words may need more than rate · length)."""
+        """Predictions per row under fixed shapes, for a batch width (int or tensor): enough
+        for rate · width pieces (twice that for whole words); rarer extra picks are masked
+        in the input but not predicted."""
         factor = 2.0 if self.whole_word else 1.0
-        return int(min(length, math.ceil(self.mask_rate * length * factor) + 1))
+        if isinstance(length, int):
+            return int(min(length, math.ceil(self.mask_rate * length * factor) + 1))
+        n = tf.cast(tf.math.ceil(self.mask_rate * factor * tf.cast(length, tf.float32)), tf.int32) + 1
+        return tf.minimum(n, tf.cast(length, tf.int32))
 
     def mask_batch(self, x, seed, num_predictions=None):
         """Masks a padded batch. Returns (inputs with masked token_ids and mask_positions,
@@ -327,16 +332,21 @@ class PretrainingData(TaskData):
     def has_targets(self):
         return True
 
-    def map_batches(self, ds, training, seed, with_targets, fixed_length=None):
+    def map_batches(self, ds, training, seed, with_targets, fixed_length=None, epoch_seed=None):
         preproc = self.preprocessor
         base = preproc.seed if seed is None else seed
-        # training: new masks every epoch; evaluation: the same masks every time
-        seeds = tf.data.Dataset.random(seed=base + (7919 if training else 104729),
-                                       rerandomize_each_iteration=training).batch(2)
-        num = None if fixed_length is None else preproc.max_predictions(fixed_length)
+        if epoch_seed is not None:
+            # resumable runs: an epoch's masks depend only on (seed, epoch) and the batch number
+            seeds = tf.data.Dataset.counter().map(lambda i: tf.stack([epoch_seed, i]))
+        else:
+            # training: new masks at every pass; evaluation: the same masks every time
+            seeds = tf.data.Dataset.random(seed=base + (7919 if training else 104729),
+                                           rerandomize_each_iteration=training).batch(2)
+        fixed = fixed_length is not None or self.fixed_shapes
 
         def mask(element, s):
             x, nsp = element if with_targets else (element, None)
+            num = preproc.max_predictions(tf.shape(x["token_ids"])[1]) if fixed else None
             inputs, mlm = preproc.mask_batch(x, s, num)
             if not with_targets:
                 return inputs
@@ -349,7 +359,8 @@ class PretrainingData(TaskData):
 
 
 def pretraining_data(corpus, vocabulary="minilm", maxlen=128, nsp=True, mask_rate=0.15, whole_word=False,
-                     val_corpus=None, val_pct=0.05, lowercase=True, short_seq_prob=0.1, seed=0, verbose=1):
+                     val_corpus=None, val_pct=0.05, lowercase=True, short_seq_prob=0.1, seed=0, fixed_shapes=False,
+                     verbose=1):
     """A corpus → (train PretrainingData, val PretrainingData, preprocessor).
 
     vocabulary: a list of tokens or a vocab.txt path (from build_vocabulary), or an
@@ -387,6 +398,7 @@ def pretraining_data(corpus, vocabulary="minilm", maxlen=128, nsp=True, mask_rat
         trn = trn.subset(np.sort(order[n_val:]))
         if verbose:
             print(f"kbert: held out {len(val)} of {len(val) + len(trn)} examples ({val_pct:.0%}) for validation.")
+    set_fixed_shapes(fixed_shapes, trn, val)
     return trn, val, preproc
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import tensorflow as tf
 
 from kbert import distribute
-from kbert.data import TaskData
+from kbert.data import TaskData, set_fixed_shapes
 from kbert.encoders import load_encoder, load_tokenizer
 from kbert.precision import dtype_policy
 
@@ -412,12 +412,13 @@ def _split(df, val_pct, random_state, stratify_on=None):
 
 def texts_from_df(train_df, text_column, label_columns=None, val_df=None, val_pct=0.1, maxlen=128,
                   preset="minilm", text_pair_column=None, is_regression=False, random_state=42,
-                  class_names=None, verbose=1):
+                  class_names=None, fixed_shapes=False, verbose=1):
     """DataFrames → (train TaskData, val TaskData, preprocessor), as ktrain's texts_from_df.
 
     label_columns: one column (strings or integers: classes; floats: regression) or a
     list of 0/1 columns (one-hot or multi-label). None: the one column that is not a
-    text column. class_names: names for integer labels 0..k-1.
+    text column. class_names: names for integer labels 0..k-1. fixed_shapes: static
+    batch shapes for TPUs (widths from a few buckets, no partial training batch).
     """
     if not isinstance(train_df, pd.DataFrame):
         raise TypeError(f"train_df must be a pandas DataFrame, got {type(train_df).__name__}.")
@@ -448,6 +449,7 @@ def texts_from_df(train_df, text_column, label_columns=None, val_df=None, val_pc
         train_df, val_df = _split(train_df, val_pct, random_state, strat)
     trn = preproc.preprocess_df(train_df, "train_df", verbose=verbose)
     val = preproc.preprocess_df(val_df, "val_df", verbose=verbose)
+    set_fixed_shapes(fixed_shapes, trn, val)
     return trn, val, preproc
 
 
@@ -497,7 +499,8 @@ def _array_frame(x, y, class_names, name):
 
 
 def texts_from_array(x_train, y_train, x_test=None, y_test=None, class_names=None, maxlen=128,
-                     preset="minilm", val_pct=0.1, random_state=42, is_regression=False, verbose=1):
+                     preset="minilm", val_pct=0.1, random_state=42, is_regression=False, fixed_shapes=False,
+                     verbose=1):
     """Lists of texts and labels → (train, val, preprocessor), as ktrain's texts_from_array.
 
     y: strings, integers (0..k-1 with class_names), floats (regression) or a 2-D 0/1 array.
@@ -509,7 +512,7 @@ def texts_from_array(x_train, y_train, x_test=None, y_test=None, class_names=Non
     names = None if isinstance(label_columns, list) else class_names
     return texts_from_df(train_df, "text", label_columns, val_df=val_df, val_pct=val_pct, maxlen=maxlen,
                          preset=preset, is_regression=is_regression, random_state=random_state,
-                         class_names=names, verbose=verbose)
+                         class_names=names, fixed_shapes=fixed_shapes, verbose=verbose)
 
 
 # ---------------------------------------------------------------------------- model
@@ -572,7 +575,7 @@ class Transformer(TextClassificationPreprocessor):
     """
 
     def __init__(self, model_name="minilm", maxlen=128, class_names=None, classes=None, batch_size=None,
-                 multilabel=None, use_with_learner=True, precision="float32"):
+                 multilabel=None, use_with_learner=True, precision="float32", fixed_shapes=False):
         if class_names is not None and classes is not None and list(class_names) != list(classes):
             raise ValueError("Give class_names or classes, not two different lists.")
         names = class_names if class_names is not None else classes
@@ -581,6 +584,7 @@ class Transformer(TextClassificationPreprocessor):
         self.batch_size = batch_size
         self.multilabel = multilabel
         self.precision = precision
+        self.fixed_shapes = fixed_shapes
 
     def _frame(self, texts, y, name):
         df, columns = _array_frame(texts, y, self.class_names if np.ndim(y) == 2 else None, name)
@@ -594,7 +598,8 @@ class Transformer(TextClassificationPreprocessor):
             if self.multilabel is False and self.labels.mode == MULTILABEL:
                 raise DataError("multilabel=False but some training rows have several labels.")
         targets = self.labels.transform(df, "training labels")
-        return self.transform(df["text"].tolist(), None, targets, source=df, name="train", verbose=verbose)
+        data = self.transform(df["text"].tolist(), None, targets, source=df, name="train", verbose=verbose)
+        return set_fixed_shapes(self.fixed_shapes, data)[0]
 
     def preprocess_test(self, texts, y=None, mode="test", verbose=1):
         if self.labels is None:
@@ -602,10 +607,12 @@ class Transformer(TextClassificationPreprocessor):
         if y is None:
             texts = [texts] if isinstance(texts, str) else list(texts)
             df = pd.DataFrame({"text": texts})
-            return self.transform(texts, None, None, source=df, name="test", verbose=verbose)
-        df, _ = self._frame(texts, y, "test texts")
-        targets = self.labels.transform(df, "test labels")
-        return self.transform(df["text"].tolist(), None, targets, source=df, name="test", verbose=verbose)
+            data = self.transform(texts, None, None, source=df, name="test", verbose=verbose)
+        else:
+            df, _ = self._frame(texts, y, "test texts")
+            targets = self.labels.transform(df, "test labels")
+            data = self.transform(df["text"].tolist(), None, targets, source=df, name="test", verbose=verbose)
+        return set_fixed_shapes(self.fixed_shapes, data)[0]
 
     def get_classifier(self, dropout=0.1, precision=None, strategy=None):
         if self.labels is None:

@@ -19,7 +19,7 @@ import pandas as pd
 import tensorflow as tf
 
 from kbert import distribute
-from kbert.data import TaskData
+from kbert.data import TaskData, set_fixed_shapes
 from kbert.encoders import load_encoder, load_tokenizer
 from kbert.precision import dtype_policy
 from kbert.text.classification import DataError, _rows
@@ -385,8 +385,9 @@ def _check_unseen(tags, tag_lists, name):
 
 
 def entities_from_array(x_train, y_train, x_test=None, y_test=None, val_pct=0.1, maxlen=128, preset="minilm",
-                        stride=None, random_state=42, verbose=1):
-    """Lists of word lists and tag lists → (train, val, preprocessor)."""
+                        stride=None, random_state=42, fixed_shapes=False, verbose=1):
+    """Lists of word lists and tag lists → (train, val, preprocessor). fixed_shapes: static
+    batch shapes for TPUs."""
     x_train, y_train = [list(s) for s in x_train], [list(t) for t in y_train]
     if not x_train:
         raise DataError("x_train has no sentences.")
@@ -406,21 +407,24 @@ def entities_from_array(x_train, y_train, x_test=None, y_test=None, val_pct=0.1,
     preproc = NERPreprocessor(load_tokenizer(preset), tags, maxlen, stride, preset)
     trn = preproc.encode(x_train, y_train, "train", verbose)
     val = preproc.encode(x_test, y_test, "val", verbose)
+    set_fixed_shapes(fixed_shapes, trn, val)
     return trn, val, preproc
 
 
 def entities_from_conll(train_filepath, val_filepath=None, word_column=0, tag_column=-1, val_pct=0.1,
-                        maxlen=128, preset="minilm", stride=None, random_state=42, encoding="utf-8", verbose=1):
+                        maxlen=128, preset="minilm", stride=None, random_state=42, encoding="utf-8",
+                        fixed_shapes=False, verbose=1):
     """CoNLL column files → (train, val, preprocessor). IOB1 or IOB2 tags (→ IOB2)."""
     x, y = read_conll(train_filepath, word_column, tag_column, encoding)
     xv = yv = None
     if val_filepath is not None:
         xv, yv = read_conll(val_filepath, word_column, tag_column, encoding)
-    return entities_from_array(x, y, xv, yv, val_pct, maxlen, preset, stride, random_state, verbose)
+    return entities_from_array(x, y, xv, yv, val_pct, maxlen, preset, stride, random_state, fixed_shapes, verbose)
 
 
 def entities_from_df(train_df, word_column="Word", tag_column="Tag", sentence_column="SentenceID", val_df=None,
-                     val_pct=0.1, maxlen=128, preset="minilm", stride=None, random_state=42, verbose=1):
+                     val_pct=0.1, maxlen=128, preset="minilm", stride=None, random_state=42, fixed_shapes=False,
+                     verbose=1):
     """One row per word (as ktrain): words, tags and a sentence id (given on a sentence's
     first row at least; empty cells continue the sentence above)."""
     if len(train_df) == 0:
@@ -429,7 +433,7 @@ def entities_from_df(train_df, word_column="Word", tag_column="Tag", sentence_co
     xv = yv = None
     if val_df is not None:
         xv, yv = _sentences_from_df(val_df, word_column, tag_column, sentence_column, "val_df")
-    return entities_from_array(x, y, xv, yv, val_pct, maxlen, preset, stride, random_state, verbose)
+    return entities_from_array(x, y, xv, yv, val_pct, maxlen, preset, stride, random_state, fixed_shapes, verbose)
 
 
 # ---------------------------------------------------------------------------- model

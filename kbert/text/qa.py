@@ -25,7 +25,7 @@ import regex
 import tensorflow as tf
 
 from kbert import distribute
-from kbert.data import TaskData
+from kbert.data import TaskData, set_fixed_shapes
 from kbert.encoders import load_encoder, load_tokenizer
 from kbert.precision import dtype_policy
 from kbert.text.classification import DataError, _rows
@@ -478,7 +478,7 @@ def _qa_from_examples(train, val, maxlen, doc_stride, max_query_length, preset, 
 
 def qa_from_squad(train_filepath, val_filepath=None, maxlen=384, doc_stride=128, max_query_length=None,
                   preset="minilm", max_questions=None, val_pct=0.1, random_state=42, skip_bad_answers=False,
-                  verbose=1):
+                  fixed_shapes=False, verbose=1):
     """SQuAD v1.1 / v2.0 JSON (plain or .gz) → (train, val, preprocessor).
 
     Training uses each question's first gold answer that word pieces can express exactly
@@ -486,8 +486,10 @@ def qa_from_squad(train_filepath, val_filepath=None, maxlen=384, doc_stride=128,
     """
     train = read_squad(train_filepath, max_questions)
     val = read_squad(val_filepath, max_questions) if val_filepath else None
-    return _qa_from_examples(train, val, maxlen, doc_stride, max_query_length, preset, val_pct, random_state,
-                             skip_bad_answers, verbose)
+    trn, val, preproc = _qa_from_examples(train, val, maxlen, doc_stride, max_query_length, preset, val_pct,
+                                          random_state, skip_bad_answers, verbose)
+    set_fixed_shapes(fixed_shapes, trn, val)
+    return trn, val, preproc
 
 
 def _examples_from_df(df, qcol, ccol, acol, scol, name, id_column=None):
@@ -511,7 +513,7 @@ def _examples_from_df(df, qcol, ccol, acol, scol, name, id_column=None):
 def qa_from_df(df, question_column="question", context_column="context", answer_text_column="answer_text",
                answer_start_column="answer_start", val_df=None, id_column=None, maxlen=384, doc_stride=128,
                max_query_length=None, preset="minilm", val_pct=0.1, random_state=42, skip_bad_answers=False,
-               verbose=1):
+               fixed_shapes=False, verbose=1):
     """One row per question: question, context, answer text and its character start
     (an empty answer marks an unanswerable question, as SQuAD v2)."""
     if len(df) == 0:
@@ -522,8 +524,10 @@ def qa_from_df(df, question_column="question", context_column="context", answer_
     if val_df is not None:
         val = _examples_from_df(val_df, question_column, context_column, answer_text_column,
                                 answer_start_column, "val_df", id_column)
-    return _qa_from_examples(train, val, maxlen, doc_stride, max_query_length, preset, val_pct, random_state,
-                             skip_bad_answers, verbose)
+    trn, val, preproc = _qa_from_examples(train, val, maxlen, doc_stride, max_query_length, preset, val_pct,
+                                          random_state, skip_bad_answers, verbose)
+    set_fixed_shapes(fixed_shapes, trn, val)
+    return trn, val, preproc
 
 
 # ---------------------------------------------------------------------------- model
