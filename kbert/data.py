@@ -5,10 +5,13 @@ example), its targets and its source rows. The Learner asks it for a `tf.data.Da
 at its own batch size:
 
 - training: rows shuffled, sorted by length inside chunks of `chunk_batches` batches,
-  batched, each batch padded to its longest row rounded up to a multiple of 8 (so few
-  distinct shapes reach the model), then the batches shuffled;
+  batched, each batch padded to its longest row (rounded up to a multiple of 8 under
+  XLA, so few distinct shapes reach the compiler), then the batches shuffled within
+  their chunk; an epoch is a function of its seed (stateless random ops), so a resumed
+  run replays it exactly (`epochs_dataset`);
 - evaluation / prediction: rows sorted by length (outputs are put back in row order
-  by `restore_order`).
+  by `restore_order`);
+- fixed_shapes (TPUs): widths from a few buckets, a static batch dimension.
 Fixed padding to maxlen wastes most of the work on short texts (emotion rows hold ~23
 pieces, so padding to 128 would spend 82 % of the compute on padding).
 """
@@ -141,18 +144,20 @@ class TaskData:
                 chunk_batches=CHUNK_BATCHES, fixed_length=None, pad_multiple=PAD_MULTIPLE):
         """A tf.data pipeline of (inputs, targets) batches (inputs only without targets).
 
+        training: one epoch of shuffled, length-bucketed batches (see `_epoch`), drawn anew
+        at every pass over the dataset (seed fixes the sequence of draws); otherwise rows
+        in `eval_order` (sorted by length; `restore_order` puts outputs back).
         pad_multiple: each batch's width is its longest row rounded up to this multiple.
         fixed_length: pad every batch to this length.
-        Training batches are reshuffled at every pass over the dataset.
         """
         self._check_batch_size(batch_size)
         with_targets = with_targets and self.has_targets
-        elements = self._elements(training, with_targets)
         if training:
-            ds = self._training_batches(elements, batch_size, seed, None, with_targets, chunk_batches,
-                                        fixed_length, pad_multiple)
+            draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+            ds = draws.flat_map(lambda r: self._epoch(batch_size, r, with_targets, chunk_batches, fixed_length,
+                                                      pad_multiple, seed))
         else:
-            ds = self._batch(elements, batch_size, False, with_targets, fixed_length, pad_multiple, None, None)
+            ds = self._eval_batches(batch_size, with_targets, fixed_length, pad_multiple)
         ds = ds.apply(tf.data.experimental.assert_cardinality(self.steps(batch_size, training)))
         return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -160,48 +165,18 @@ class TaskData:
                        pad_multiple=PAD_MULTIPLE):
         """Training batches for epochs initial_epoch … epochs-1 in one pipeline.
 
-        The same recipe as `dataset(training=True)` (rows shuffled, sorted by length
-        inside chunks of chunk_batches batches, batches shuffled within their chunk), but
-        drawn with stateless random ops from (seed, epoch): a run resumed at epoch e sees
-        exactly the batches an uninterrupted run would. (Keras keeps one iterator across
-        epochs when fit is given steps_per_epoch.)
+        Epoch e's batches (and, for pretraining, its masks) depend only on (seed, e): a run
+        resumed at epoch e sees exactly the batches an uninterrupted run would. (Keras
+        keeps one iterator across epochs when fit is given steps_per_epoch.)
         """
         self._check_batch_size(batch_size)
         if not 0 <= initial_epoch < epochs:
             raise ValueError(f"initial_epoch={initial_epoch} must be in [0, {epochs}).")
-        with_targets = self.has_targets
-        columns = dict(self.features)
-        if with_targets:
-            columns["__target__"] = (self.targets if isinstance(self.targets, tf.RaggedTensor)
-                                     else tf.constant(np.asarray(self.targets)))
-        n, steps = len(self), self.steps(batch_size, training=True)
-        lengths = tf.constant(self.lengths, tf.int64)
-        longest = int(self.lengths.max()) + 1 if n else 1
-        chunk = batch_size * chunk_batches
-        buckets = self.bucket_lengths() if self.fixed_shapes else None
         base = tf.constant(int(seed or 0), tf.int64)
-
-        def one_epoch(e):
-            epoch_seed = base * 1_000_003 + e
-            rows = tf.argsort(tf.random.stateless_uniform([n], tf.stack([base, e])))
-            # sort by length inside chunks of `chunk` rows (stable: ties keep the shuffled order)
-            key = tf.range(n, dtype=tf.int64) // chunk * longest + tf.gather(lengths, rows)
-            rows = tf.gather(rows, tf.argsort(key, stable=True))[: steps * batch_size if self.fixed_shapes else n]
-            batches = tf.RaggedTensor.from_row_splits(
-                rows, tf.minimum(tf.range(0, steps + 1, dtype=tf.int32) * batch_size, tf.shape(rows)[0]))
-            # shuffle the batches within their chunk
-            order = tf.argsort(tf.cast(tf.range(steps) // chunk_batches, tf.float32)
-                               + tf.random.stateless_uniform([steps], tf.stack([base, e + 7_919_000])))
-            ds = tf.data.Dataset.from_tensor_slices(tf.gather(batches, order))
-            ds = ds.map(lambda idx: {k: tf.gather(v, idx) for k, v in columns.items()})
-            ds = ds.map(lambda el: self._pad(el, None, pad_multiple, buckets))
-            ds = self.map_batches(ds, training=True, seed=seed, with_targets=with_targets, epoch_seed=epoch_seed)
-            if self.fixed_shapes:  # a static batch dimension (TPUs compile one program per shape)
-                ds = ds.map(lambda *el: tf.nest.map_structure(lambda t: _with_batch_dim(t, batch_size), el))
-            return ds
-
-        ds = tf.data.Dataset.range(initial_epoch, epochs).flat_map(one_epoch)
-        total = (epochs - initial_epoch) * steps
+        ds = tf.data.Dataset.range(initial_epoch, epochs).flat_map(
+            lambda e: self._epoch(batch_size, base * 1_000_003 + e, self.has_targets, chunk_batches, None,
+                                  pad_multiple, seed))
+        total = (epochs - initial_epoch) * self.steps(batch_size, training=True)
         return ds.apply(tf.data.experimental.assert_cardinality(total)).prefetch(tf.data.AUTOTUNE)
 
     @staticmethod
@@ -209,47 +184,53 @@ class TaskData:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
 
-    def _elements(self, training, with_targets):
-        order = np.arange(len(self)) if training else self.eval_order
-        elements = {k: tf.gather(v, order) for k, v in self.features.items()}
+    def _columns(self, with_targets):
+        columns = dict(self.features)
         if with_targets:
-            elements["__target__"] = (
-                tf.gather(self.targets, order) if isinstance(self.targets, tf.RaggedTensor)
-                else np.asarray(self.targets)[order]
-            )
-        return tf.data.Dataset.from_tensor_slices(elements)
+            columns["__target__"] = (self.targets if isinstance(self.targets, tf.RaggedTensor)
+                                     else tf.constant(np.asarray(self.targets)))
+        return columns
 
-    def _training_batches(self, elements, batch_size, seed, epoch, with_targets, chunk_batches, fixed_length,
-                          pad_multiple):
-        """Rows shuffled, sorted by length inside chunks of chunk_batches batches, batched and
-        padded, then the batches shuffled. epoch=None: reshuffled at every iteration (seed
-        fixes the sequence); else a tensor: the order is a function of (seed, epoch)."""
-        if epoch is None:
-            row_seed = seed
-            batch_seed = None if seed is None else seed + 1
-            reshuffle = True
-            epoch_seed = None
-        else:
-            epoch_seed = tf.cast(epoch, tf.int64) + 1_000_003 * tf.constant(seed, tf.int64)
-            row_seed, batch_seed, reshuffle = epoch_seed, epoch_seed + 7, False
-        ds = elements.shuffle(len(self), seed=row_seed, reshuffle_each_iteration=reshuffle)
-        ds = ds.ragged_batch(batch_size * chunk_batches).map(_sort_by_length).unbatch()
-        ds = self._batch(ds, batch_size, True, with_targets, fixed_length, pad_multiple, seed, epoch_seed)
-        return ds.shuffle(chunk_batches, seed=batch_seed, reshuffle_each_iteration=reshuffle)
+    def _epoch(self, batch_size, epoch_seed, with_targets, chunk_batches, fixed_length, pad_multiple, seed):
+        """One epoch of training batches, a function of the int64 tensor epoch_seed only:
+        rows shuffled, sorted by length inside chunks of chunk_batches batches (few
+        padded positions), cut into batches, and the batches shuffled within their chunk.
+        Stateless random ops, so that any epoch can be replayed."""
+        columns = self._columns(with_targets)
+        n, steps = len(self), self.steps(batch_size, training=True)
+        lengths = tf.constant(self.lengths, tf.int64)
+        longest = int(self.lengths.max()) + 1 if n else 1
+        epoch_seed = tf.cast(epoch_seed, tf.int64)
+        rows = tf.argsort(tf.random.stateless_uniform([n], tf.stack([epoch_seed, 0])))
+        # stable: rows of equal length keep their shuffled order
+        key = tf.range(n, dtype=tf.int64) // (batch_size * chunk_batches) * longest + tf.gather(lengths, rows)
+        rows = tf.gather(rows, tf.argsort(key, stable=True))[: steps * batch_size if self.fixed_shapes else n]
+        batches = tf.RaggedTensor.from_row_splits(
+            rows, tf.minimum(tf.range(0, steps + 1, dtype=tf.int32) * batch_size, tf.shape(rows)[0]))
+        order = tf.argsort(tf.cast(tf.range(steps) // chunk_batches, tf.float32)
+                           + tf.random.stateless_uniform([steps], tf.stack([epoch_seed, 1])))
+        ds = tf.data.Dataset.from_tensor_slices(tf.gather(batches, order))
+        ds = ds.map(lambda idx: {k: tf.gather(v, idx) for k, v in columns.items()})
+        buckets = self.bucket_lengths() if self.fixed_shapes and fixed_length is None else None
+        ds = ds.map(lambda el: self._pad(el, fixed_length, pad_multiple, buckets))
+        ds = self.map_batches(ds, training=True, seed=seed, with_targets=with_targets, fixed_length=fixed_length,
+                              epoch_seed=epoch_seed)
+        if self.fixed_shapes:  # a static batch dimension (TPUs compile one program per shape)
+            ds = ds.map(lambda *el: tf.nest.map_structure(lambda t: _with_batch_dim(t, batch_size), el))
+        return ds
 
-    def _batch(self, ds, batch_size, training, with_targets, fixed_length, pad_multiple, seed, epoch_seed):
-        drop = training and self.fixed_shapes
-        ds = ds.ragged_batch(batch_size, drop_remainder=drop)
+    def _eval_batches(self, batch_size, with_targets, fixed_length, pad_multiple):
+        elements = {k: tf.gather(v, self.eval_order) for k, v in self._columns(with_targets).items()}
+        ds = tf.data.Dataset.from_tensor_slices(elements).ragged_batch(batch_size)
         buckets = self.bucket_lengths() if self.fixed_shapes and fixed_length is None else None
         ds = ds.map(lambda el: self._pad(el, fixed_length, pad_multiple, buckets),
                     num_parallel_calls=tf.data.AUTOTUNE)
-        return self.map_batches(ds, training=training, seed=seed, with_targets=with_targets,
-                                fixed_length=fixed_length, epoch_seed=epoch_seed)
+        return self.map_batches(ds, training=False, seed=None, with_targets=with_targets, fixed_length=fixed_length)
 
     def map_batches(self, ds, training, seed, with_targets, fixed_length=None, epoch_seed=None):
         """Hook for tasks whose batches are transformed after padding (e.g. dynamic
-        masking for pretraining); the identity here. epoch_seed: a tensor that fixes the
-        randomness of an epoch, or None (fresh at every iteration, from seed)."""
+        masking for pretraining); the identity here. epoch_seed: the int64 tensor that
+        fixes a training epoch's randomness (None for evaluation)."""
         return ds
 
     def _pad(self, el, fixed_length=None, pad_multiple=PAD_MULTIPLE, buckets=None):

@@ -12,8 +12,8 @@ is trimmed (at a random end) until [CLS] A [SEP] B [SEP] fits maxlen; trimmed pa
 counted. nsp=False packs whole consecutive sentences of one document up to maxlen - 2
 (RoBERTa's DOC-SENTENCES), segment ids all 0, no NSP head.
 
-Masking is drawn anew for every batch of every epoch (stateless random ops seeded by a
-`tf.data.Dataset.random(seed, rerandomize_each_iteration=True)` stream): `mask_rate` of
+Masking is drawn anew for every batch of every epoch (stateless random ops seeded by the
+epoch's seed and the batch number, so a resumed run replays them): `mask_rate` of
 the maskable pieces (never [CLS], [SEP] or padding) are chosen — per row, exactly
 floor(rate · n + U) of them, an unbiased stochastic rounding — of which 80 % become
 [MASK], 10 % a random piece and 10 % stay. whole_word=True chooses words (a piece and
@@ -334,14 +334,12 @@ class PretrainingData(TaskData):
 
     def map_batches(self, ds, training, seed, with_targets, fixed_length=None, epoch_seed=None):
         preproc = self.preprocessor
-        base = preproc.seed if seed is None else seed
         if epoch_seed is not None:
-            # resumable runs: an epoch's masks depend only on (seed, epoch) and the batch number
+            # training: an epoch's masks depend on its seed and the batch number only
             seeds = tf.data.Dataset.counter().map(lambda i: tf.stack([epoch_seed, i]))
         else:
-            # training: new masks at every pass; evaluation: the same masks every time
-            seeds = tf.data.Dataset.random(seed=base + (7919 if training else 104729),
-                                           rerandomize_each_iteration=training).batch(2)
+            # evaluation: the same masks every time
+            seeds = tf.data.Dataset.random(seed=preproc.seed + 104729).batch(2)
         fixed = fixed_length is not None or self.fixed_shapes
 
         def mask(element, s):
