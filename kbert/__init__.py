@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 from kbert import distribute  # noqa: E402
+from kbert import optimizers  # noqa: E402
 from kbert import pretraining  # noqa: E402
 from kbert import text  # noqa: E402
 from kbert.encoders import load_encoder  # noqa: E402
@@ -34,6 +35,7 @@ __all__ = [
     "get_predictor",
     "load_encoder",
     "load_predictor",
+    "optimizers",
     "pretraining",
     "text",
 ]

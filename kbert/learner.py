@@ -15,6 +15,7 @@ import numpy as np
 from kbert import callbacks as C
 from kbert import data as D
 from kbert import distribute
+from kbert import optimizers
 from kbert import plots
 from kbert import schedules as S
 from kbert.data import TaskData
@@ -82,7 +83,7 @@ class Learner:
 
     def _compile(self, learning_rate):
         with self.strategy.scope():
-            opt = keras.optimizers.AdamW(
+            opt = optimizers.AdamW(
                 learning_rate=learning_rate, weight_decay=self.weight_decay,
                 beta_1=0.9, beta_2=0.999, epsilon=1e-6, clipnorm=1.0,
             )

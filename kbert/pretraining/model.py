@@ -10,7 +10,7 @@ import time
 import keras
 import keras_hub
 
-from kbert import distribute
+from kbert import distribute, optimizers
 from kbert.encoders import load_encoder
 from kbert.precision import dtype_policy
 from kbert.pretraining.data import PretrainingPreprocessor
@@ -55,7 +55,7 @@ def bert_pretrainer(preproc, encoder=None, precision="float32", strategy=None, s
         if preproc.maxlen > backbone.max_sequence_length:
             raise ValueError(f"maxlen={preproc.maxlen} exceeds the encoder's {backbone.max_sequence_length} positions.")
         model = build_pretrainer(backbone, nsp=preproc.nsp)
-        model.compile(optimizer=keras.optimizers.AdamW(1e-4), loss=preproc.loss(), metrics=preproc.metrics())
+        model.compile(optimizer=optimizers.AdamW(1e-4), loss=preproc.loss(), metrics=preproc.metrics())
     # export_encoder needs the vocabulary; kept off Keras' attribute tracking
     object.__setattr__(model, "_kbert_tokenizer", preproc.tokenizer)
     return model

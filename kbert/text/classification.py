@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from kbert import distribute
+from kbert import distribute, optimizers
 from kbert.data import TaskData, set_fixed_shapes
 from kbert.encoders import load_encoder, load_tokenizer
 from kbert.precision import dtype_policy
@@ -544,7 +544,7 @@ def text_classifier(preproc, dropout=0.1, precision="float32", strategy=None, en
             raise ValueError(f"The tokenizer has {preproc.tokenizer.vocabulary_size()} pieces but the encoder "
                              f"embeds only {backbone.vocabulary_size}.")
         model = build_classifier(backbone, preproc.num_outputs, dropout)
-        model.compile(optimizer=keras.optimizers.AdamW(2e-5), loss=preproc.loss(), metrics=preproc.metrics())
+        model.compile(optimizer=optimizers.AdamW(2e-5), loss=preproc.loss(), metrics=preproc.metrics())
     return model
 
 

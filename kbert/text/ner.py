@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from kbert import distribute
+from kbert import distribute, optimizers
 from kbert.data import TaskData, set_fixed_shapes
 from kbert.encoders import load_encoder, load_tokenizer
 from kbert.precision import dtype_policy
@@ -461,5 +461,5 @@ def sequence_tagger(preproc, dropout=0.1, precision="float32", strategy=None, en
         logits = keras.layers.Dense(preproc.num_outputs, name="logits", dtype="float32",
                                     kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))(x)
         model = keras.Model(inputs, logits, name="kbert_sequence_tagger")
-        model.compile(optimizer=keras.optimizers.AdamW(5e-5), loss=preproc.loss(), metrics=preproc.metrics())
+        model.compile(optimizer=optimizers.AdamW(5e-5), loss=preproc.loss(), metrics=preproc.metrics())
     return model

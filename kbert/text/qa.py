@@ -24,7 +24,7 @@ import pandas as pd
 import regex
 import tensorflow as tf
 
-from kbert import distribute
+from kbert import distribute, optimizers
 from kbert.data import TaskData, set_fixed_shapes
 from kbert.encoders import load_encoder, load_tokenizer
 from kbert.precision import dtype_policy
@@ -552,5 +552,5 @@ def qa_model(preproc, dropout=0.1, precision="float32", strategy=None, encoder=N
         x = keras.layers.Dropout(dropout, name="span_dropout")(x)
         logits = SpanLogits(name="span_logits", dtype="float32")([x, inputs["padding_mask"]])
         model = keras.Model(inputs, logits, name="kbert_qa")
-        model.compile(optimizer=keras.optimizers.AdamW(5e-5), loss=preproc.loss(), metrics=preproc.metrics())
+        model.compile(optimizer=optimizers.AdamW(5e-5), loss=preproc.loss(), metrics=preproc.metrics())
     return model

@@ -1,0 +1,101 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kbert import optimizers
+from kbert import schedules as S
+
+SHAPES = [(40, 6), (6, 3), (3,)]
+
+
+def _apply(cls, grads_per_step, **kwargs):
+    """Trains fresh variables (same start for every call) with the given gradients."""
+    rng = np.random.default_rng(0)
+    variables = [keras.Variable(rng.standard_normal(s).astype("float32"), name=f"w{i}")
+                 for i, s in enumerate(SHAPES)]
+    kwargs.setdefault("weight_decay", 0.1)
+    opt = cls(**kwargs)
+    opt.exclude_from_weight_decay(var_names=["w2"])
+    for grads in grads_per_step:
+        opt.apply(grads, variables)
+    return [v.numpy() for v in variables], opt
+
+
+def _dense_grads(steps=6, seed=1):
+    rng = np.random.default_rng(seed)
+    return [[tf.constant(rng.standard_normal(s).astype("float32")) for s in SHAPES] for _ in range(steps)]
+
+
+def _sparse_grads(indices, steps=6, seed=2):
+    rng = np.random.default_rng(seed)
+    out = []
+    for grads in _dense_grads(steps, seed):
+        values = tf.constant(rng.standard_normal((len(indices), SHAPES[0][1])).astype("float32"))
+        out.append([tf.IndexedSlices(values, tf.constant(indices), tf.constant(SHAPES[0]))] + grads[1:])
+    return out
+
+
+def _max_diff(a, b):
+    return max(float(np.abs(x - y).max()) for x, y in zip(a, b))
+
+
+def test_fused_adamw_matches_keras_adamw():
+    kwargs = dict(learning_rate=S.OneCycle(1e-2, total_steps=6), epsilon=1e-6, clipnorm=1.0)
+    ours, _ = _apply(optimizers.AdamW, _dense_grads(), **kwargs)
+    theirs, _ = _apply(keras.optimizers.AdamW, _dense_grads(), **kwargs)
+    start, _ = _apply(keras.optimizers.AdamW, [])
+    assert _max_diff(ours, start) > 1e-3  # it trained
+    assert _max_diff(ours, theirs) < 1e-6
+    # the weight-decay exclusion holds: w2 moved by Adam alone, the same in both
+    assert np.allclose(ours[2], theirs[2], atol=1e-6)
+
+
+def test_fused_adamw_with_a_cycled_beta_1_matches_keras():
+    # kbert.callbacks.CycleMomentum makes beta_1 a variable
+    def run(cls):
+        rng = np.random.default_rng(0)
+        variables = [keras.Variable(rng.standard_normal(s).astype("float32")) for s in SHAPES]
+        opt = cls(learning_rate=1e-2, weight_decay=0.01)
+        opt.beta_1 = keras.Variable(0.95, trainable=False)
+        for i, grads in enumerate(_dense_grads()):
+            opt.beta_1.assign(0.95 - 0.02 * i)
+            opt.apply(grads, variables)
+        return [v.numpy() for v in variables]
+
+    assert _max_diff(run(optimizers.AdamW), run(keras.optimizers.AdamW)) < 1e-6
+
+
+def test_sparse_gradients_are_adam_on_the_summed_gradient():
+    unique = [1, 5, 7, 30]
+    ours, _ = _apply(optimizers.AdamW, _sparse_grads(unique), learning_rate=1e-2)
+    theirs, _ = _apply(keras.optimizers.AdamW, _sparse_grads(unique), learning_rate=1e-2)
+    assert _max_diff(ours, theirs) < 1e-6
+
+    # a repeated row: Adam sees the summed gradient, the same as the densified one
+    repeated = [1, 5, 5, 30, 5]
+    ours, _ = _apply(optimizers.AdamW, _sparse_grads(repeated), learning_rate=1e-2)
+    dense = [[tf.convert_to_tensor(g) for g in grads] for grads in _sparse_grads(repeated)]
+    reference, _ = _apply(keras.optimizers.AdamW, dense, learning_rate=1e-2)
+    assert _max_diff(ours, reference) < 1e-6
+    # (Keras' own sparse path squares each occurrence: not Adam, and visibly different)
+    keras_sparse, _ = _apply(keras.optimizers.AdamW, _sparse_grads(repeated), learning_rate=1e-2)
+    assert _max_diff(keras_sparse, reference) > 1e-4
+
+
+def test_amsgrad_falls_back_to_keras():
+    ours, _ = _apply(optimizers.AdamW, _dense_grads(), learning_rate=1e-2, amsgrad=True)
+    theirs, _ = _apply(keras.optimizers.AdamW, _dense_grads(), learning_rate=1e-2, amsgrad=True)
+    assert _max_diff(ours, theirs) < 1e-6
+
+
+def test_config_round_trip():
+    opt = optimizers.AdamW(learning_rate=S.OneCycle(3e-4, total_steps=10), weight_decay=0.02, epsilon=1e-6,
+                           clipnorm=1.0)
+    back = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
+    assert type(back) is optimizers.AdamW
+    assert back.weight_decay == pytest.approx(0.02)
+    assert back.epsilon == pytest.approx(1e-6)
+    assert back.clipnorm == pytest.approx(1.0)
+    assert isinstance(back._learning_rate, S.OneCycle)
+    assert S.value(back._learning_rate, 3) == pytest.approx(S.value(opt._learning_rate, 3))
