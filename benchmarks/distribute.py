@@ -2,8 +2,8 @@
 """Overhead of MirroredStrategy: the same classifier trained under the default strategy and
 under MirroredStrategy over 2 logical CPU devices, in the same process, on the same rows.
 
-    python benchmarks/distribute.py                    # minilm, 1,024 emotion rows, batch 32
-    python benchmarks/distribute.py --rows 2048 --preset minilm
+    python benchmarks/distribute.py                    # minilm, 2,048 emotion rows, global batches 32 and 64
+    python benchmarks/distribute.py --batch-size 64 --rows 4096
 
 On a 2-core machine the two logical devices share the same cores, so ≈ 1× is the best one
 can expect: the point is that kbert's distributed path (per-replica input, all-reduce)
@@ -23,8 +23,9 @@ EMOTION = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "datase
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="minilm")
-    p.add_argument("--rows", type=int, default=1024)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--rows", type=int, default=2048)
+    p.add_argument("--batch-size", type=int, nargs="+", default=[32, 64],
+                   help="global batch sizes (each split over the 2 replicas)")
     p.add_argument("--maxlen", type=int, default=128)
     p.add_argument("--epochs", type=int, default=3, help="the first is warm-up; the others are timed")
     args = p.parse_args(argv)
@@ -54,22 +55,24 @@ def main(argv=None):
         def on_epoch_end(self, epoch, logs=None):
             self.epochs.append(self.end - self.start)
 
-    speed = {}
-    for name in ("default", "mirrored"):
-        strategy = kbert.distribute.get_strategy(name)
-        model = kbert.text.text_classifier(preproc, strategy=strategy, seed=0)
-        learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=0)
-        timer = Timer()
-        learner.fit_onecycle(5e-5, args.epochs, callbacks=[timer], verbose=0)
-        seconds = sum(timer.epochs[1:])
-        speed[name] = len(trn) * (args.epochs - 1) / seconds
-        print(f"{name:9s}: {strategy.num_replicas_in_sync} replica(s), {speed[name]:.1f} examples/s, "
-              f"{tokens * (args.epochs - 1) / seconds:.0f} real tokens/s, "
-              f"val accuracy {learner.history.history['val_accuracy'][-1]:.4f}")
-    ratio = speed["mirrored"] / speed["default"]
-    print(f"Mirrored (2 logical CPUs) / default: {ratio:.2f}x examples/s (target >= 0.85x)")
-    return ratio
-
+    ratios = {}
+    for batch_size in args.batch_size:
+        speed = {}
+        for name in ("default", "mirrored"):
+            strategy = kbert.distribute.get_strategy(name)
+            model = kbert.text.text_classifier(preproc, strategy=strategy, seed=0)
+            learner = kbert.get_learner(model, trn, val, batch_size=batch_size, seed=0)
+            timer = Timer()
+            learner.fit_onecycle(5e-5, args.epochs, callbacks=[timer], verbose=0)
+            seconds = sum(timer.epochs[1:])
+            speed[name] = len(trn) * (args.epochs - 1) / seconds
+            print(f"batch {batch_size:3d}, {name:8s}: {strategy.num_replicas_in_sync} replica(s), "
+                  f"{speed[name]:.1f} examples/s, {tokens * (args.epochs - 1) / seconds:.0f} real tokens/s, "
+                  f"val accuracy {learner.history.history['val_accuracy'][-1]:.4f}", flush=True)
+        ratios[batch_size] = speed["mirrored"] / speed["default"]
+        print(f"batch {batch_size:3d}: Mirrored (2 logical CPUs) / default: {ratios[batch_size]:.2f}x examples/s "
+              "(target >= 0.85x)", flush=True)
+    return ratios
 
 if __name__ == "__main__":
     main()
