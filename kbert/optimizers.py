@@ -2,8 +2,8 @@
 
 `keras.optimizers.AdamW` writes Adam's update as about ten element-wise ops per variable,
 each a full pass over memory; TensorFlow's `ResourceApplyAdam` kernel does the same
-arithmetic in one pass over (variable, m, v, gradient). For MiniLM's 22.6 M parameters on
-2 CPU cores that is 76 → 38 ms per step (`benchmarks/optimizer.py`), which matters twice
+arithmetic in one pass over (variable, m, v, gradient). For the MiniLM classifier (22.7 M weights) on
+2 CPU cores that is 70 → 38 ms per update (`benchmarks/optimizer.py`), which matters twice
 under MirroredStrategy, where every replica applies the update to its own copy.
 
 Everything else (learning-rate schedules, decoupled weight decay and its exclusions,
