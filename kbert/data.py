@@ -269,13 +269,7 @@ def set_fixed_shapes(fixed_shapes, *datas):
 
 
 def _with_batch_dim(t, batch_size):
-    t = tf.ensure_shape(t, [batch_size] + [None] * (t.shape.rank - 1))
-    return t
-
-
-def _sort_by_length(el):
-    order = tf.argsort(el["token_ids"].row_lengths(), stable=True)
-    return {k: tf.gather(v, order) for k, v in el.items()}
+    return tf.ensure_shape(t, [batch_size] + [None] * (t.shape.rank - 1))
 
 
 def predict(model, data, batch_size=32, per_piece=False, verbose=0):

@@ -184,25 +184,23 @@ def patch_symbolic_build(model, sample_batch):
     object.__setattr__(model, "_kbert_build_patched", True)
 
 
-def num_replicas(strategy=None):
-    return get_strategy(strategy).num_replicas_in_sync
+def _tf_config():
+    """TF_CONFIG as a dict ({} when unset or not valid JSON: then this is a single process)."""
+    try:
+        return json.loads(os.environ.get("TF_CONFIG", "{}"))
+    except ValueError:
+        return {}
 
 
 def worker_index():
     """This process's index in a TF_CONFIG cluster (0 when there is none)."""
-    try:
-        task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
-    except ValueError:
-        return 0
+    task = _tf_config().get("task", {})
     return int(task.get("index", 0)) if task.get("type", "worker") in ("worker", "chief") else 0
 
 
 def is_chief():
     """True for the process that writes checkpoints and reports (worker 0 without a chief task)."""
-    try:
-        config = json.loads(os.environ.get("TF_CONFIG", "{}"))
-    except ValueError:
-        return True
+    config = _tf_config()
     task = config.get("task", {})
     if not task:
         return True
