@@ -45,22 +45,135 @@ def _current_lr(model):
     return float(keras.ops.convert_to_numpy(opt.learning_rate))
 
 
+def _optimizer_lr(model):
+    """The rate the optimizer holds now: its schedule at the current step (Keras' own reading,
+    as `keras.callbacks.LearningRateScheduler` logs it)."""
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def valley(losses):
+    """Index of the "valley" suggestion on an LR-finder curve (fastai's rule, used by ktrain).
+
+    The longest strictly decreasing run of losses (not necessarily contiguous) is found;
+    the suggestion sits about half-way along it, where the loss still falls steadily.
+    Same arithmetic as fastai's and ktrain's `valley` (including where the run starts),
+    computed in O(n²) NumPy instead of Python loops, and clipped to a valid index (their
+    version returns -1, the last point, for a curve that never falls).
+
+    Args:
+        losses: the recorded (smoothed) losses, one per batch.
+
+    Returns:
+        An int index into `losses` (and the matching learning rates).
+
+    Example:
+
+    >>> valley([1.0, 0.95, 0.9, 0.8, 0.6, 0.4, 0.3, 0.25, 0.5, 2.0])
+    2
+    """
+    losses = np.asarray(losses, dtype="float64")
+    n = len(losses)
+    if n == 0:
+        raise ValueError("valley() needs at least one loss.")
+    run = np.ones(n, dtype="int64")  # length of the longest decreasing run ending at i
+    for i in range(1, n):
+        higher = losses[:i] > losses[i]
+        if higher.any():
+            run[i] = run[:i][higher].max() + 1
+    end = int(np.argmax(run))  # the first longest run
+    start = end - int(run[end])
+    sections = (end - start) / 3
+    return int(min(max(start + int(sections) + int(sections / 2), 0), n - 1))
+
+
+def lr_estimates(lrs, losses, skip_begin=32):
+    """ktrain's three learning-rate suggestions from an LR-finder curve.
+
+    Args:
+        lrs: the learning rate of each recorded batch.
+        losses: the smoothed loss of each recorded batch.
+        skip_begin: batches left out of the steepest-descent search (ktrain: 32), where
+            the smoothed loss is still settling; 0 is used when the curve reaches its
+            minimum before that.
+
+    Returns:
+        A tuple `(min_gradient_lr, min_loss_lr / 10, valley_lr)`: the rate where the loss
+        falls fastest (per unit of log learning rate) before its minimum (None when fewer
+        than two points precede the minimum), the rate of the minimum loss divided by 10,
+        and the rate at `valley(losses)`.
+
+    Example:
+
+    >>> lrs = [1e-5 * 1.5 ** i for i in range(8)]
+    >>> [f"{lr:.2e}" for lr in lr_estimates(lrs, [1.0, 0.99, 0.9, 0.6, 0.3, 0.2, 0.8, 4.0], skip_begin=0)]
+    ['3.38e-05', '7.59e-06', '2.25e-05']
+    """
+    lrs = np.asarray(lrs, dtype="float64")
+    mg, ml, v = _estimate_indices(lrs, losses, skip_begin)
+    return (None if mg is None else float(lrs[mg]), float(lrs[ml]) / 10, float(lrs[v]))
+
+
+def _estimate_indices(lrs, losses, skip_begin=32):
+    """(steepest descent, minimum loss, valley) indices; steepest may be None."""
+    lrs, losses = np.asarray(lrs, dtype="float64"), np.asarray(losses, dtype="float64")
+    if not len(lrs) or len(lrs) != len(losses):
+        raise ValueError(f"Need as many learning rates as losses (and at least one), got {len(lrs)} and "
+                         f"{len(losses)}.")
+    ml = int(np.nanargmin(losses))
+    s = skip_begin if ml - skip_begin >= 2 else 0
+    mg = None
+    if ml - s >= 2:
+        x = np.log(lrs[s:ml])
+        if not np.all(np.diff(x) > 0):  # not a growing ramp: ktrain's per-batch gradient
+            x = np.arange(ml - s, dtype="float64")
+        mg = s + int(np.argmin(np.gradient(losses[s:ml], x)))
+    return mg, ml, valley(losses)
+
+
 class LRFinder(keras.callbacks.Callback):
-    """Records (learning rate, loss) per batch while the rate grows; stops on divergence.
+    """Records (learning rate, smoothed loss) per batch while the rate grows; stops on divergence.
 
     Use with an exponentially growing rate (`keras.optimizers.schedules.ExponentialDecay`
-    with decay_steps=1 and decay_rate=lr_mult > 1). Training stops when the smoothed
-    loss exceeds stop_factor × the best smoothed loss, or becomes NaN.
+    with `decay_steps=1` and `decay_rate=lr_mult > 1`), as `Learner.lr_find` does. The loss
+    of each batch is recovered from Keras' running epoch mean (`BatchLosses`), then smoothed
+    as ktrain does: an exponential moving average with `smoothing` (ktrain's beta, 0.98),
+    bias-corrected. Training stops when the smoothed loss exceeds `stop_factor` × the best
+    smoothed loss so far, when it stops being finite (that batch is not recorded), or after
+    `max_steps` batches.
+
+    Args:
+        stop_factor: divergence threshold, a multiple of the best smoothed loss.
+        smoothing: the moving average's weight of the past (0 ≤ smoothing < 1).
+        max_steps: stop after this many batches (None: no limit).
+
+    Attributes:
+        lrs, losses, raw_losses: per batch, the rate used, the smoothed loss and the
+            batch's own loss.
+        ml, mg: ktrain's indices of the minimum loss and of the steepest descent (mg may be
+            None); set when training ends.
+
+    Example:
+
+    ```python
+    ramp = keras.optimizers.schedules.ExponentialDecay(1e-7, decay_steps=1, decay_rate=1.05)
+    model.compile(keras.optimizers.Adam(ramp), "mse")
+    finder = kbert.callbacks.LRFinder()
+    model.fit(x, y, epochs=5, callbacks=[finder])
+    steepest, min_loss_10, valley = finder.estimate_lr()
+    ```
     """
 
     def __init__(self, stop_factor=4.0, smoothing=0.98, max_steps=None):
         super().__init__()
+        if not 0.0 <= smoothing < 1.0:
+            raise ValueError(f"smoothing must be in [0, 1), got {smoothing}.")
         self.stop_factor = stop_factor
         self.smoothing = smoothing
         self.max_steps = max_steps
         self.lrs, self.losses, self.raw_losses = [], [], []
+        self.ml = self.mg = None
         self._batch = BatchLosses()
-        self._avg, self._best = 0.0, math.inf
+        self._avg, self._best, self._n = 0.0, math.inf, 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._batch.reset()
@@ -68,24 +181,60 @@ class LRFinder(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = self._batch.update(logs["loss"])
         lr = _current_lr(self.model)
-        n = len(self.losses) + 1
+        self._n += 1
         self._avg = self.smoothing * self._avg + (1 - self.smoothing) * loss
-        smoothed = self._avg / (1 - self.smoothing ** n)  # bias-corrected
+        smoothed = self._avg / (1 - self.smoothing ** self._n)  # bias-corrected
+        if not math.isfinite(smoothed):
+            self.model.stop_training = True
+            return
         self.lrs.append(lr)
         self.raw_losses.append(loss)
         self.losses.append(smoothed)
-        if not math.isfinite(smoothed) or (n > 1 and smoothed > self.stop_factor * self._best):
+        if self._n > 1 and smoothed > self.stop_factor * self._best:
             self.model.stop_training = True
         self._best = min(self._best, smoothed)
-        if self.max_steps is not None and n >= self.max_steps:
+        if self.max_steps is not None and self._n >= self.max_steps:
             self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.losses:
+            self.mg, self.ml, _ = _estimate_indices(self.lrs, self.losses)
+
+    def find_called(self):
+        """Whether a curve was recorded (ktrain's name)."""
+        return bool(self.losses)
+
+    def estimate_lr(self, skip_begin=32):
+        """ktrain's three suggestions; see `lr_estimates`.
+
+        Returns:
+            `(min_gradient_lr, min_loss_lr / 10, valley_lr)`.
+        """
+        if not self.losses:
+            raise RuntimeError("No curve recorded yet: train with this callback first.")
+        return lr_estimates(self.lrs, self.losses, skip_begin)
 
 
 class CycleMomentum(keras.callbacks.Callback):
     """Sets the optimizer's momentum (Adam's beta_1, SGD's momentum) at every batch.
 
-    schedule: a kbert schedule (its `momentum(step, max, min)` is used, high when the
-    learning rate is low) or any function step → momentum.
+    At the end of each epoch it adds the momentum the optimizer holds (that of the epoch's
+    last batch) to the logs as `"momentum"`, ktrain's history key, so `History` keeps one
+    value per epoch.
+
+    Args:
+        schedule: a kbert schedule (its `momentum(step, max, min)` is used, high when the
+            learning rate is low) or any function step → momentum.
+        max_momentum, min_momentum: the range a kbert schedule's momentum cycles over.
+
+    Example:
+
+    ```python
+    sched = kbert.schedules.OneCycle(1e-3, total_steps=100)
+    model.compile(keras.optimizers.Adam(sched), "mse")
+    hist = model.fit(x, y, epochs=2, callbacks=[kbert.callbacks.CycleMomentum(sched)])
+    hist.history["momentum"]  # one value per epoch
+    ```
     """
 
     def __init__(self, schedule, max_momentum=0.95, min_momentum=0.85):
@@ -127,6 +276,11 @@ class CycleMomentum(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         self.momentums.append(self._set(_optimizer_step(self.model)))
 
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            opt, name = self._attr()
+            logs["momentum"] = float(keras.ops.convert_to_numpy(opt._kbert_momentum_var))
+
     def on_train_end(self, logs=None):
         opt, name = self._attr()
         # back to a float so that the optimizer's config stays serialisable
@@ -134,7 +288,22 @@ class CycleMomentum(keras.callbacks.Callback):
 
 
 class Recorder(keras.callbacks.Callback):
-    """Records per-batch learning rate, momentum and loss, and per-epoch logs."""
+    """Records per-batch learning rate, momentum and loss, and per-epoch logs.
+
+    At the end of each epoch it adds the learning rate the optimizer holds (its schedule at
+    the current step, as Keras' `LearningRateScheduler` logs `learning_rate`) to the logs as
+    `"lr"`, ktrain's history key, so `History` (and `hist.history["lr"]`) keeps one value
+    per epoch. The per-batch values stay in `lrs`, `momentums` and `losses`.
+
+    Example:
+
+    ```python
+    rec = kbert.callbacks.Recorder()
+    hist = model.fit(x, y, epochs=3, callbacks=[rec])
+    hist.history["lr"]   # 3 values
+    len(rec.lrs)         # one per batch
+    ```
+    """
 
     def __init__(self):
         super().__init__()
@@ -153,6 +322,8 @@ class Recorder(keras.callbacks.Callback):
         self.momentums.append(None if m is None else float(keras.ops.convert_to_numpy(m)))
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["lr"] = _optimizer_lr(self.model)
         self.epochs.append(dict(logs or {}))
 
 
