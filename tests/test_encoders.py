@@ -71,3 +71,26 @@ def test_minilm_loads_offline_and_matches_huggingface_folder():
          "padding_mask": np.ones((1, 4), "int32")}
     out = backbone(x)["sequence_output"]
     assert out.shape == (1, 4, 384) and np.isfinite(np.asarray(out)).all()
+
+
+def test_a_misspelt_dict_key_lists_the_valid_keys_and_the_closest():
+    with pytest.raises(ValueError, match=r"Encoder dict key 'num_layer' is not a BertBackbone argument\. Did you mean "
+                                         r"'num_layers'\? Valid keys: .*hidden_dim.*lowercase.*vocabulary"):
+        kbert.load_encoder(tiny_spec(num_layer=1))
+    with pytest.raises(ValueError, match=r"key 'colour' is not a BertBackbone argument\. Valid keys"):
+        kbert.load_encoder(tiny_spec(colour="red"))
+    assert {"num_layers", "max_sequence_length", "dropout", "vocabulary", "lowercase", "name"} <= set(
+        encoders.config_keys())
+
+
+def test_export_metadata_that_is_not_json_is_named(tmp_path):
+    folder = tmp_path / "enc"
+    folder.mkdir()
+    (folder / "kbert_encoder.json").write_text('{"format_version": 2,')
+    with pytest.raises(encoders.EncoderNotAvailable, match="kbert_encoder.json' is not readable JSON"):
+        kbert.load_encoder(str(folder))
+    with pytest.raises(encoders.EncoderNotAvailable, match="kbert_encoder.json' is not readable JSON"):
+        encoders.load_tokenizer(str(folder))
+    (folder / "kbert_encoder.json").write_text('{"format_version": 2}')
+    with pytest.raises(encoders.EncoderNotAvailable, match="lacks the key 'checksums'"):
+        kbert.load_encoder(str(folder))

@@ -1,9 +1,9 @@
 """Training jobs that the distribution tests run in fresh processes (strategies and logical
 devices must be set before TensorFlow starts, and crashes must be real process kills).
 
-    python tests/dist_job.py mirrored OUT.json            # default vs Mirrored on 2 logical CPUs
-    python tests/dist_job.py worker OUT.npz               # one worker of a TF_CONFIG cluster, 20 steps
-    python tests/dist_job.py resume FOLDER OUT.npz [--pause-after-epoch N]
+    python tests/integration/dist_job.py mirrored OUT.json   # default vs Mirrored on 2 logical CPUs
+    python tests/integration/dist_job.py worker OUT.npz      # one worker of a TF_CONFIG cluster, 20 steps
+    python tests/integration/dist_job.py resume FOLDER OUT.npz [--pause-after-epoch N]
 """
 
 import json
@@ -11,9 +11,9 @@ import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.dirname(HERE))
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, TESTS)  # conftest
+sys.path.insert(0, os.path.dirname(TESTS))  # kbert
 
 import kbert  # noqa: E402
 import keras  # noqa: E402

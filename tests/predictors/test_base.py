@@ -1,45 +1,21 @@
+"""kbert.predictors.base: saving a predictor folder (atomically) and loading it (in a fresh
+process, with checks of format version and completeness)."""
+
 import json
 import os
 import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
 import kbert
 from kbert.predictors import PredictorLoadError
-from conftest import ROOT, sentiment_df, tiny_spec
+from conftest import ROOT
 
-TEXTS = ["i feel happy today", "so sad", "", "the cat is blue and really very awful now", "🙂 weird ünïcode"]
-
-
-@pytest.fixture(scope="module")
-def trained():
-    trn, val, pre = kbert.text.texts_from_df(sentiment_df(240), "text", "label", preset=tiny_spec(), maxlen=32,
-                                             verbose=0)
-    learner = kbert.get_learner(kbert.text.text_classifier(pre, dropout=0.0, seed=1), trn, val, batch_size=16,
-                                seed=1)
-    learner.fit_onecycle(3e-3, 6, verbose=0)
-    return learner, pre
-
-
-def test_predict_labels_and_probabilities(trained):
-    learner, pre = trained
-    p = kbert.get_predictor(learner.model, pre)
-    assert p.get_classes() == ["neg", "pos"]
-    assert p.predict(["i feel wonderful today", "this is awful"]) == ["pos", "neg"]
-    proba = p.predict("hm", return_proba=True)
-    assert proba.shape == (2,) and proba.sum() == pytest.approx(1.0, abs=1e-6)
-    batch = p.predict_proba(TEXTS)
-    assert batch.shape == (len(TEXTS), 2)
-    # rows are independent of their batch: one at a time gives the same numbers
-    for t, row in zip(TEXTS, batch):
-        np.testing.assert_allclose(p.predict_proba(t), row, atol=1e-6)
-    # learner.predict and the predictor agree on the validation texts
-    val = learner.val_data
-    np.testing.assert_allclose(p.predict_proba(val.source["text"].tolist()), pre.postprocess(learner.predict()),
-                               atol=1e-6)
+from .helpers import TEXTS
 
 
 def test_save_then_load_in_a_fresh_process_gives_equal_probabilities(trained, tmp_path):
@@ -75,7 +51,7 @@ def test_save_is_atomic_and_replaces_only_when_complete(trained, tmp_path, monke
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(learner.model, "save_weights", boom)
+    monkeypatch.setattr(keras.Model, "save_weights", boom)
     with pytest.raises(OSError, match="disk full"):
         p.save(folder)
     assert marker.read_text() == before  # the old predictor is intact
@@ -104,19 +80,3 @@ def test_load_checks_version_and_completeness(trained, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(PredictorLoadError, match="not a kbert predictor folder"):
         kbert.load_predictor(tmp_path / "empty")
-
-
-def test_pair_and_regression_predictors_round_trip(tmp_path):
-    df = sentiment_df(120).assign(other="the cat", score=lambda d: (d["label"] == "pos") * 1.0 + 0.5)
-    trn, val, pre = kbert.text.texts_from_df(df, "text", "score", preset=tiny_spec(), maxlen=32, verbose=0,
-                                             text_pair_column="other")
-    model = kbert.text.text_classifier(pre, seed=0)
-    p = kbert.get_predictor(model, pre)
-    pairs = [("i feel good", "the cat"), ("so bad", "a dog")]
-    values = p.predict(pairs)
-    assert isinstance(values[0], float)
-    p.save(tmp_path / "reg")
-    q = kbert.load_predictor(tmp_path / "reg")
-    np.testing.assert_allclose(q.predict(pairs), values, atol=1e-6)
-    with pytest.raises(ValueError, match="text pairs"):
-        q.predict(["just one text"])

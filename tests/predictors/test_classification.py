@@ -1,0 +1,44 @@
+"""kbert.predictors.classification: labels and probabilities (batch-independent, as
+learner.predict), text pairs and regression."""
+
+import numpy as np
+import pytest
+
+import kbert
+from conftest import sentiment_df, tiny_spec
+
+from .helpers import TEXTS
+
+
+def test_predict_labels_and_probabilities(trained):
+    learner, pre = trained
+    p = kbert.get_predictor(learner.model, pre)
+    assert p.get_classes() == ["neg", "pos"]
+    assert p.predict(["i feel wonderful today", "this is awful"]) == ["pos", "neg"]
+    proba = p.predict("hm", return_proba=True)
+    assert proba.shape == (2,) and proba.sum() == pytest.approx(1.0, abs=1e-6)
+    batch = p.predict_proba(TEXTS)
+    assert batch.shape == (len(TEXTS), 2)
+    # rows are independent of their batch: one at a time gives the same numbers
+    for t, row in zip(TEXTS, batch):
+        np.testing.assert_allclose(p.predict_proba(t), row, atol=1e-6)
+    # learner.predict and the predictor agree on the validation texts
+    val = learner.val_data
+    np.testing.assert_allclose(p.predict_proba(val.source["text"].tolist()), pre.postprocess(learner.predict()),
+                               atol=1e-6)
+
+
+def test_pair_and_regression_predictors_round_trip(tmp_path):
+    df = sentiment_df(120).assign(other="the cat", score=lambda d: (d["label"] == "pos") * 1.0 + 0.5)
+    trn, val, pre = kbert.text.texts_from_df(df, "text", "score", preset=tiny_spec(), maxlen=32, verbose=0,
+                                             text_pair_column="other")
+    model = kbert.text.text_classifier(pre, seed=0)
+    p = kbert.get_predictor(model, pre)
+    pairs = [("i feel good", "the cat"), ("so bad", "a dog")]
+    values = p.predict(pairs)
+    assert isinstance(values[0], float)
+    p.save(tmp_path / "reg")
+    q = kbert.load_predictor(tmp_path / "reg")
+    np.testing.assert_allclose(q.predict(pairs), values, atol=1e-6)
+    with pytest.raises(ValueError, match="text pairs"):
+        q.predict(["just one text"])
