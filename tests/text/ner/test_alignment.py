@@ -48,3 +48,11 @@ def test_long_sentence_is_split_into_windows_and_every_word_gets_one_tag(pre, ca
     assert (owned == 1).all()  # each word is owned by exactly one window
     outputs = [np.eye(4)[np.where(t == ner.IGNORE, 0, t)] for t in data.target_rows()]
     assert pre.word_tags(outputs, data) == [tags]
+
+
+def test_words_without_pieces_get_unk_and_are_counted(pre):
+    stats = {}
+    pieces = ner.word_pieces(pre.tokenizer, ["happy", "", " ", "\x00"], stats)
+    unk = pre.tokenizer.token_to_id("[UNK]")
+    assert pieces[1:] == [[unk], [unk], [unk]] and pieces[0] != [unk]
+    assert stats == {"empty_words": 3}

@@ -39,3 +39,22 @@ def test_shared_conll_counts():
         pytest.skip("../shared/datasets not present")
     sentences, tags = ner.read_conll(path)
     assert len(sentences) == 3250 and sum(map(len, sentences)) == 51362
+
+
+def test_docstart_without_a_blank_line_ends_the_sentence(tmp_path):
+    path = tmp_path / "x.conll"
+    path.write_text("EU B-ORG\nrejects O\n-DOCSTART- O\nPeter B-PER\nBlackburn I-PER\n\n-DOCSTART- O\n\nBonn B-LOC\n")
+    sentences, tags = ner.read_conll(str(path))
+    assert sentences == [["EU", "rejects"], ["Peter", "Blackburn"], ["Bonn"]]
+    assert tags == [["B-ORG", "O"], ["B-PER", "I-PER"], ["B-LOC"]]
+
+
+def test_latin1_conll_names_file_byte_offset_and_line(tmp_path):
+    path = tmp_path / "l1.conll"
+    path.write_bytes("Paris B-LOC\n\nJosé B-PER\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"l1.conll: byte offset 16 \(line 3, byte 4 of the line\) is not valid "
+                                        r"utf-8 text: b'\\xe9'.*pass it to entities_from_conll or read_conll as "
+                                        r"encoding=…, e.g. encoding='latin-1'"):
+        ner.read_conll(str(path))
+    sentences, _ = ner.read_conll(str(path), encoding="latin-1")
+    assert sentences == [["Paris"], ["José"]]

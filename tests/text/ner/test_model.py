@@ -45,7 +45,7 @@ def test_predictor_offsets_and_save_load(trained, tmp_path):
     pairs = p.predict(text)
     assert [w for w, _ in pairs] == ["Today", "George", "Mary", "is", "in", "Paris", ",", "and", "it", "is", "so",
                                      "Rome", "."]
-    ents = p.predict(text, merge_tokens=True)
+    ents = p.predict(text, merge_tokens=True, as_dict=True)
     for e in ents:
         assert text[e["start"]:e["end"]] == e["text"]
     assert {"entity": "PER", "text": "George Mary", "start": 7, "end": 18} in ents
@@ -55,7 +55,7 @@ def test_predictor_offsets_and_save_load(trained, tmp_path):
     assert batch[0] == pairs and len(batch) == 2
     p.save(tmp_path / "ner")
     script = (f"import json, kbert; p = kbert.load_predictor({str(tmp_path / 'ner')!r}); "
-              f"print(json.dumps([p.predict({text!r}), p.predict({text!r}, merge_tokens=True)]))")
+              f"print(json.dumps([p.predict({text!r}), p.predict({text!r}, merge_tokens=True, as_dict=True)]))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     got_pairs, got_ents = json.loads(out.stdout.strip().splitlines()[-1])

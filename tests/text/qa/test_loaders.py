@@ -31,3 +31,19 @@ def test_qa_from_df_and_v2_format_from_squad_file(tmp_path):
     trn, val, pre = kbert.text.qa_from_squad(str(path), val_filepath=str(path), preset=tiny_spec(), maxlen=64,
                                              doc_stride=16, verbose=0)
     assert pre.version_2 and trn.stats["questions"] == 21
+
+
+def test_qa_from_df_names_rows_with_a_missing_answer_start():
+    import pandas as pd
+    import pytest
+
+    from kbert.errors import DataError
+
+    ex = toy_examples(6)
+    df = pd.DataFrame({"question": [e["question"] for e in ex], "context": [e["context"] for e in ex],
+                       "answer_text": [e["answers"][0]["text"] for e in ex],
+                       "answer_start": [float(e["answers"][0]["answer_start"]) for e in ex]})
+    df.loc[[2, 4], "answer_start"] = [float("nan"), 3.5]
+    with pytest.raises(DataError, match=r"df column 'answer_start' is missing or not a character offset "
+                                        r"\(an integer ≥ 0\) at index \[2, 4\] \(2 rows\)"):
+        kbert.text.qa_from_df(df, preset=tiny_spec(), maxlen=64, doc_stride=16, verbose=0)

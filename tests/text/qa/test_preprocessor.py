@@ -15,3 +15,16 @@ def test_v2_null_answers_with_oracle_logits():
     assert result["exact_match"] == 100.0 and result["NoAns_f1"] == 100.0 and result["HasAns_f1"] == 100.0
     preds = [r[0]["answer"] for r in pre.decode(oracle_outputs(data), data)[0]]
     assert preds[0] == "" and preds[1] != ""
+
+
+def test_questions_longer_than_the_query_budget_are_counted(capsys):
+    pre = qa.QAPreprocessor(kbert.encoders.load_tokenizer(tiny_spec()), 64, 16, max_query_length=16)
+    examples = toy_examples(5)  # "what is the color ?": 9 pieces ("color" is spelled c ##o ##l ##o ##r)
+    examples[1]["question"] = "what is the color of the sky and the cat and the dog ?"  # 19 pieces
+    examples[3]["question"] = "what is the very very very very very very very very color ?"  # 17 pieces
+    data = pre.encode(examples, name="train", verbose=0)
+    assert data.stats["cut_questions"] == 2
+    assert ("train: 2 of 5 questions are longer than max_query_length=16 word pieces and were cut to their "
+            "first 16 (ids ['q1', 'q3'])") in capsys.readouterr().out
+    offsets = data.source.groupby("question")["offset"].first().tolist()
+    assert offsets == [11, 18, 11, 18, 11]  # [CLS] + the question's (first 16) pieces + [SEP]

@@ -1,0 +1,243 @@
+"""The text classification preprocessor: tokenizes texts (or pairs) into TaskData and
+knows the loss, metrics and reports of classification, multi-label and regression."""
+
+import keras
+import keras_hub
+import numpy as np
+import tensorflow as tf
+
+from kbert import metrics as M
+from kbert.data import TaskData
+from kbert.errors import DataError, format_rows
+from kbert.tasks import TaskPreprocessor
+from kbert.text.classification.labels import MULTICLASS, MULTILABEL, REGRESSION, LabelEncoder, check_columns
+
+TOKENIZE_BATCH = 1024
+
+
+def check_texts(df, column, df_name):
+    check_columns(df, column, df_name)
+    values = df[column]
+    missing = values.isna()
+    if missing.any():
+        raise DataError(
+            f"{df_name} column {column!r} has missing texts (NaN/None) at index {format_rows(df.index[missing])}. "
+            f"Fill them (df[{column!r}].fillna('')) or drop those rows."
+        )
+    bad = ~values.map(lambda v: isinstance(v, str))
+    if bad.any():
+        raise DataError(
+            f"{df_name} column {column!r} must hold strings; index {format_rows(df.index[bad])} hold other "
+            f"types (e.g. {values[bad].iloc[0]!r}). Convert with df[{column!r}].astype(str)."
+        )
+    return values.tolist()
+
+
+class TextData(TaskData):
+    """TaskData of texts that also unpacks as ktrain's BERT-mode `(x, y)` tuple:
+    `(x_train, y_train), (x_test, y_test), preproc = texts_from_array(...)` gives
+    x_train = the TaskData itself (features, rows and targets) and y_train = its targets
+    (class ids, multi-hot rows or values). Pass `x_train` (or the pair) on to the Learner.
+    """
+
+    def __iter__(self):
+        return iter((self, self.targets))
+
+
+class TextClassificationPreprocessor(TaskPreprocessor):
+    """Tokenizes texts (or text pairs) for a classifier or regressor, and knows the task's
+    loss, metrics and reports.
+
+    Args:
+        tokenizer: a keras-hub tokenizer (`kbert.encoders.load_tokenizer`).
+        maxlen: word pieces per text (pair), [CLS] and [SEP]s included; longer texts are
+            truncated, counted and reported.
+        labels: a `LabelEncoder` (None until ktrain's `Transformer.preprocess_train`).
+        preset: the encoder spec the texts are tokenized for.
+        text_column, text_pair_column: the DataFrame columns of texts (and second texts).
+
+    Example:
+    >>> # trn, val, preproc = kbert.text.texts_from_df(df, "text", "label")
+    >>> # preproc.transform(["I feel great"]) → TaskData of one row
+    """
+
+    task = "text_classification"
+
+    def __init__(self, tokenizer, maxlen=128, labels=None, preset="minilm", text_column="text",
+                 text_pair_column=None):
+        if not isinstance(maxlen, int) or maxlen < 3:
+            raise ValueError(f"maxlen must be an integer of at least 3, got {maxlen!r}.")
+        self.tokenizer = tokenizer
+        self.maxlen = maxlen
+        self.labels = labels
+        self.preset = preset
+        self.text_column = text_column
+        self.text_pair_column = text_pair_column
+        self.packer = keras_hub.layers.MultiSegmentPacker(
+            sequence_length=maxlen, start_value=tokenizer.cls_token_id,
+            end_value=tokenizer.sep_token_id, pad_value=tokenizer.pad_token_id,
+            truncate="round_robin",
+        )
+
+    # --- labels and task
+    @property
+    def mode(self):
+        return self.labels.mode
+
+    def get_classes(self):
+        return [] if self.labels.mode == REGRESSION else list(self.labels.classes)
+
+    @property
+    def num_outputs(self):
+        return 1 if self.mode == REGRESSION else len(self.labels.classes)
+
+    def loss(self):
+        if self.mode == MULTICLASS:
+            return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        if self.mode == MULTILABEL:
+            return keras.losses.BinaryCrossentropy(from_logits=True)
+        return keras.losses.MeanSquaredError()
+
+    def metrics(self):
+        if self.mode == MULTICLASS:
+            return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        if self.mode == MULTILABEL:
+            return [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)]  # on logits
+        return [keras.metrics.MeanAbsoluteError(name="mae")]
+
+    def postprocess(self, logits):
+        """Model outputs (logits) → probabilities (or values for regression)."""
+        if self.mode == MULTICLASS:
+            return M.softmax(logits)
+        if self.mode == MULTILABEL:
+            return M.sigmoid(logits)
+        return np.asarray(logits, dtype="float32")
+
+    # --- tokenization
+    def tokenize(self, texts, pairs=None):
+        """Texts (and optional second texts) → ({"token_ids", "segment_ids"} ragged, truncated count)."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if pairs is not None:
+            pairs = [pairs] if isinstance(pairs, str) else list(pairs)
+            if len(pairs) != len(texts):
+                raise DataError(f"Got {len(texts)} texts but {len(pairs)} second texts.")
+        inputs = (texts,) if pairs is None else (texts, pairs)
+        ds = tf.data.Dataset.from_tensor_slices(tuple(tf.constant(x, dtype=tf.string) for x in inputs))
+        ds = ds.batch(TOKENIZE_BATCH).map(self._tokenize_batch)
+        ids, segs, raw = [], [], []
+        for i, s, r in ds:
+            lengths = tf.minimum(r, self.maxlen)
+            ids.append(tf.RaggedTensor.from_tensor(i, lengths=lengths))
+            segs.append(tf.RaggedTensor.from_tensor(s, lengths=lengths))
+            raw.append(r.numpy())
+        if not ids:
+            empty = tf.ragged.constant([], dtype=tf.int32, ragged_rank=1)
+            return {"token_ids": empty, "segment_ids": empty}, 0
+        raw = np.concatenate(raw)
+        features = {"token_ids": tf.concat(ids, axis=0), "segment_ids": tf.concat(segs, axis=0)}
+        return features, int((raw > self.maxlen).sum())
+
+    def _tokenize_batch(self, *segments):
+        pieces = tuple(self.tokenizer(s) for s in segments)
+        raw = tf.add_n([p.row_lengths() for p in pieces]) + len(pieces) + 1
+        ids, segs = self.packer(pieces)
+        return tf.cast(ids, tf.int32), tf.cast(segs, tf.int32), tf.cast(raw, tf.int32)
+
+    def transform(self, texts, pairs=None, targets=None, source=None, name="data", verbose=1):
+        """Texts → TaskData (targets optional). Reports how many texts were truncated."""
+        features, truncated = self.tokenize(texts, pairs)
+        lengths = features["token_ids"].row_lengths().numpy()
+        stats = {"rows": len(lengths), "truncated": truncated}
+        if len(lengths):
+            stats.update(mean_pieces=float(lengths.mean()), max_pieces=int(lengths.max()),
+                         p95_pieces=float(np.percentile(lengths, 95)))
+        if verbose:
+            msg = f"kbert: {name}: {stats['rows']} texts"
+            if len(lengths):
+                msg += (f", word pieces per text: mean {stats['mean_pieces']:.1f}, "
+                        f"95th pct {stats['p95_pieces']:.0f}, max {stats['max_pieces']}")
+            print(msg)
+        if truncated:
+            print(f"kbert: {name}: {truncated} of {len(lengths)} texts ({100 * truncated / len(lengths):.1f}%) "
+                  f"are longer than maxlen={self.maxlen} word pieces and were truncated.")
+        pad = {"token_ids": self.tokenizer.pad_token_id}
+        return TextData(features, targets, self, source=source, pad_values=pad, stats=stats)
+
+    def preprocess_df(self, df, df_name="df", with_labels=True, verbose=1):
+        texts = check_texts(df, self.text_column, df_name)
+        pairs = None if self.text_pair_column is None else check_texts(df, self.text_pair_column, df_name)
+        targets = self.labels.transform(df, df_name) if with_labels else None
+        return self.transform(texts, pairs, targets, source=df, name=df_name, verbose=verbose)
+
+    # --- reports
+    def report(self, logits, data, class_names=None, print_report=True):
+        """Prints sklearn's classification report and returns what ktrain's validate returns:
+        the confusion matrix (rows: true classes); for regression `[("mae", …), ("mse", …)]`
+        (also printed, with R²); for multi-label None (a confusion matrix does not apply;
+        sklearn's per-label report is printed)."""
+        from sklearn import metrics as skm
+
+        probs = self.postprocess(logits)
+        y = np.asarray(data.targets)
+        names = [str(c) for c in (class_names if class_names is not None else self.get_classes())]
+        if self.mode == REGRESSION:
+            pred, y = probs.reshape(-1), y.reshape(-1)
+            result = [("mae", float(skm.mean_absolute_error(y, pred))), ("mse", float(skm.mean_squared_error(y, pred)))]
+            if print_report:
+                print("  ".join(f"{k}: {v:.4f}" for k, v in result) + f"  r2: {skm.r2_score(y, pred):.4f}")
+            return result
+        if names and len(names) != self.num_outputs:
+            raise ValueError(f"class_names has {len(names)} names but the model has {self.num_outputs} classes.")
+        if self.mode == MULTILABEL:
+            pred = (probs >= 0.5).astype(int)
+            if print_report:
+                print(skm.classification_report(y.astype(int), pred, target_names=names, zero_division=0))
+            return None
+        pred = probs.argmax(axis=-1)
+        labels = list(range(self.num_outputs))
+        if print_report:
+            print(skm.classification_report(y, pred, labels=labels, target_names=names, zero_division=0))
+        return skm.confusion_matrix(y, pred, labels=labels)
+
+    def example_losses(self, logits, targets):
+        """Per-example loss, the same formula as the training loss."""
+        if self.mode == MULTICLASS:
+            return M.softmax_cross_entropy(logits, targets)
+        if self.mode == MULTILABEL:
+            return M.sigmoid_cross_entropy(logits, targets)
+        return M.squared_error(logits, targets)
+
+    def describe(self, logits, targets):
+        """(truth, prediction) in label terms for one example."""
+        probs = self.postprocess(np.asarray(logits)[None])[0]
+        classes = self.get_classes()
+        if self.mode == MULTICLASS:
+            return classes[int(targets)], classes[int(probs.argmax())]
+        if self.mode == MULTILABEL:
+            return ([c for c, t in zip(classes, targets) if t >= 0.5],
+                    [c for c, p in zip(classes, probs) if p >= 0.5])
+        return float(np.asarray(targets).reshape(-1)[0]), float(probs.reshape(-1)[0])
+
+    def source_text(self, data, row):
+        if data.source is not None and self.text_column in data.source.columns:
+            text = data.source[self.text_column].iloc[row]
+            if self.text_pair_column and self.text_pair_column in data.source.columns:
+                text = f"{text}  [SEP]  {data.source[self.text_pair_column].iloc[row]}"
+            return text
+        ids = data.features["token_ids"][row].numpy()
+        return self.tokenizer.detokenize(ids)
+
+    # --- saving
+    def get_config(self):
+        return {"maxlen": self.maxlen, "labels": self.labels.get_config(),
+                "preset": self.preset if isinstance(self.preset, str) else None,
+                "text_column": self.text_column, "text_pair_column": self.text_pair_column,
+                "lowercase": bool(self.tokenizer.lowercase)}
+
+    @classmethod
+    def from_config(cls, config, tokenizer):
+        return TextClassificationPreprocessor(
+            tokenizer, maxlen=config["maxlen"], labels=LabelEncoder.from_config(config["labels"]),
+            preset=config.get("preset"), text_column=config.get("text_column", "text"),
+            text_pair_column=config.get("text_pair_column"),
+        )

@@ -1,0 +1,187 @@
+"""The QA preprocessor: question/context windows with character offsets → TaskData, and
+the span loss, metric and SQuAD report.
+
+A feature is `[CLS] question [SEP] window of the context [SEP]`. Contexts longer than one
+window are covered by windows that start every `doc_stride` pieces (BERT's convention).
+Each context piece keeps the character span it came from, so an answer is cut from the
+original context string (spaces, accents and unicode included). A window that does not
+hold the whole (first) gold answer is trained to point at [CLS].
+"""
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from kbert import metrics as M
+from kbert.data import TaskData
+from kbert.tasks import TaskPreprocessor
+from kbert.text.qa.decode import best_null_threshold, decode_answers
+from kbert.text.qa.offsets import PieceCache, context_pieces, split_with_offsets
+from kbert.text.qa.squad import squad_scores
+
+
+class QAPreprocessor(TaskPreprocessor):
+    """Question/context windows with character offsets; knows the span loss and the SQuAD metric.
+
+    Args:
+        tokenizer: a keras-hub tokenizer (`kbert.encoders.load_tokenizer`).
+        maxlen: pieces per window, [CLS] question [SEP] context [SEP].
+        doc_stride: a long context's windows start every doc_stride pieces.
+        max_query_length: questions are cut to this many pieces (default min(64, maxlen // 4)).
+        preset: the encoder spec the texts are tokenized for.
+        version_2: SQuAD v2 (unanswerable questions: a no-answer threshold on the [CLS] score).
+        null_threshold: that threshold (tuned by validation on v2 data).
+
+    Example:
+    >>> # trn, val, preproc = kbert.text.qa_from_squad("train.json.gz", val_filepath="val.json.gz")
+    """
+
+    task = "qa"
+    per_piece = True
+
+    def __init__(self, tokenizer, maxlen=384, doc_stride=128, max_query_length=None, preset="minilm",
+                 version_2=False, null_threshold=0.0):
+        if max_query_length is None:  # questions beyond this many pieces are cut (64 at maxlen 384)
+            max_query_length = min(64, maxlen // 4)
+        if maxlen < max_query_length + 16:
+            raise ValueError(f"maxlen={maxlen} leaves too little room after max_query_length={max_query_length}.")
+        self.tokenizer = tokenizer
+        self.maxlen, self.doc_stride, self.max_query_length = int(maxlen), int(doc_stride), int(max_query_length)
+        self.preset = preset
+        self.version_2 = bool(version_2)
+        self.null_threshold = float(null_threshold)
+        self._cache = PieceCache(tokenizer)
+        self._vocab = tokenizer.get_vocabulary()
+
+    def get_classes(self):
+        return []
+
+    def loss(self):
+        return M.span_loss
+
+    def metrics(self):
+        return [M.SpanAccuracy(name="accuracy")]
+
+    def encode(self, examples, name="data", verbose=1, with_targets=True):
+        """Question dicts → TaskData of windows (targets: [start piece, end piece])."""
+        self._cache.fill([w for ex in examples for w, _, _ in split_with_offsets(ex["context"])])
+        self._cache.fill([w for ex in examples for w, _, _ in split_with_offsets(ex["question"])])
+        cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        ids, segs, targets, rows = [], [], [], []
+        contexts, bounds_of = {}, {}
+        multi, cut = 0, []
+        for qi, ex in enumerate(examples):
+            q = [p for w, _, _ in split_with_offsets(ex["question"]) for p in self._cache[w]]
+            if len(q) > self.max_query_length:
+                cut.append(ex.get("id", qi))
+                q = q[: self.max_query_length]
+            key = ex["context"]
+            if key not in contexts:
+                contexts[key] = context_pieces(key, self._cache, self._vocab)
+            c_ids, c_start, c_end = contexts[key]
+            room = self.maxlen - len(q) - 3
+            starts, s = [], 0
+            while True:  # BERT's windows: every doc_stride pieces until one reaches the end
+                starts.append(s)
+                if s + room >= len(c_ids):
+                    break
+                s += min(room, self.doc_stride)
+            multi += len(starts) > 1
+            ans = None
+            if ex["answers"] and not ex.get("is_impossible"):
+                # the first gold answer that word pieces can express exactly ("eight", not the "8"
+                # inside "18" that a SQuAD annotator marked), else the first
+                if key not in bounds_of:
+                    bounds_of[key] = (set(c_start), set(c_end))
+                bounds = bounds_of[key]
+                ans = next((a for a in ex["answers"] if a["answer_start"] in bounds[0]
+                            and a["answer_start"] + len(a["text"]) in bounds[1]), ex["answers"][0])
+            for s in starts:
+                e = min(len(c_ids), s + room)
+                offset = len(q) + 2
+                seq = [cls_id] + q + [sep_id] + c_ids[s:e] + [sep_id]
+                seg = [0] * (len(q) + 2) + [1] * (e - s + 1)
+                target = [0, 0]
+                if ans is not None:
+                    a_s, a_e = ans["answer_start"], ans["answer_start"] + len(ans["text"])
+                    if c_start[s] <= a_s and c_end[e - 1] >= a_e:
+                        ts = next(i for i in range(s, e) if c_end[i] > a_s)
+                        te = next(i for i in range(e - 1, s - 1, -1) if c_start[i] < a_e)
+                        if te >= ts:
+                            target = [ts - s + offset, te - s + offset]
+                ids.append(seq)
+                segs.append(seg)
+                targets.append(target)
+                rows.append({"question": qi, "window_start": s, "offset": offset, "n_context": e - s})
+        if verbose:
+            print(f"kbert: {name}: {len(examples)} questions, {len(ids)} windows ({multi} contexts longer than "
+                  f"one window of maxlen={self.maxlen} were split with doc_stride={self.doc_stride})")
+        if cut:  # told even when verbose=0: the model does not see these questions whole
+            print(f"kbert: {name}: {len(cut)} of {len(examples)} questions are longer than max_query_length="
+                  f"{self.max_query_length} word pieces and were cut to their first {self.max_query_length} "
+                  f"(ids {cut[:5]}{'…' if len(cut) > 5 else ''}); pass a larger max_query_length= to keep more.")
+        data = QAData({"token_ids": tf.ragged.constant(ids, tf.int32),
+                       "segment_ids": tf.ragged.constant(segs, tf.int32)},
+                      np.asarray(targets, "int32") if with_targets else None, self, source=pd.DataFrame(rows),
+                      pad_values={"token_ids": self.tokenizer.pad_token_id},
+                      stats={"questions": len(examples), "split_contexts": multi, "cut_questions": len(cut)})
+        data.examples = examples
+        data.contexts = contexts
+        return data
+
+    # --- decoding
+    def decode(self, outputs, data, top_k=1, null_threshold=None):
+        """Per-window span logits → per question: [{"answer", "score", "start", "end"}, ...]
+        (best first); see kbert.text.qa.decode.decode_answers."""
+        threshold = self.null_threshold if null_threshold is None else null_threshold
+        return decode_answers(outputs, data, top_k=top_k, version_2=self.version_2, null_threshold=threshold)
+
+    def report(self, outputs, data, class_names=None, print_report=True):
+        """Official SQuAD v1.1 exact match and F1 (v2: also HasAns / NoAns); returns a dict."""
+        golds = [[a["text"] for a in ex["answers"]] if not ex.get("is_impossible") else [""]
+                 for ex in data.examples]
+        if self.version_2:
+            self.null_threshold = best_null_threshold(outputs, data, golds)
+        preds = [r[0]["answer"] for r in self.decode(outputs, data)[0]]
+        result = squad_scores(preds, golds)
+        if self.version_2:
+            has = [i for i, g in enumerate(golds) if g != [""]]
+            no = [i for i, g in enumerate(golds) if g == [""]]
+            for name, idx in (("HasAns", has), ("NoAns", no)):
+                if idx:
+                    sub = squad_scores([preds[i] for i in idx], [golds[i] for i in idx])
+                    result[f"{name}_exact_match"], result[f"{name}_f1"] = sub["exact_match"], sub["f1"]
+            result["null_threshold"] = self.null_threshold
+        if print_report:
+            print("  ".join(f"{k}: {v:.2f}" for k, v in result.items()))
+        return result
+
+    def example_losses(self, outputs, targets):
+        return M.span_cross_entropy(outputs, targets)
+
+    def describe(self, logits, targets):
+        z = np.asarray(logits)
+        return (int(targets[0]), int(targets[1])), (int(z[:, 0].argmax()), int(z[:, 1].argmax()))
+
+    def source_text(self, data, row):
+        ex = data.examples[data.source.iloc[row]["question"]]
+        return f"Q: {ex['question']}\nA: {[a['text'] for a in ex['answers']]}\nContext: {ex['context'][:300]}…"
+
+    # --- saving
+    def get_config(self):
+        return {"maxlen": self.maxlen, "doc_stride": self.doc_stride, "max_query_length": self.max_query_length,
+                "preset": self.preset if isinstance(self.preset, str) else None, "version_2": self.version_2,
+                "null_threshold": self.null_threshold, "lowercase": bool(self.tokenizer.lowercase)}
+
+    @classmethod
+    def from_config(cls, config, tokenizer):
+        return cls(tokenizer, config["maxlen"], config["doc_stride"], config["max_query_length"],
+                   config.get("preset"), config.get("version_2", False), config.get("null_threshold", 0.0))
+
+
+class QAData(TaskData):
+    examples = None
+    contexts = None
+
+    def subset(self, indices):
+        raise NotImplementedError("QA data is split by question, not by window.")
