@@ -1,4 +1,5 @@
-"""BERT pretraining: corpora, WordPiece vocabularies, masked-LM + NSP data, the model, export.
+"""BERT pretraining: corpora, WordPiece vocabularies, NSP pairs / packing, dynamic masking,
+the pretrainer model and the export of its encoder.
 
     corpus = corpus_from_files(["train.txt.gz"])
     vocab = build_vocabulary(corpus, vocabulary_size=8000)
@@ -10,12 +11,15 @@
 """
 
 from kbert.pretraining.corpus import Corpus, corpus_from_files, corpus_from_texts, split_sentences
-from kbert.pretraining.data import PretrainingData, PretrainingPreprocessor, pretraining_data
-from kbert.pretraining.model import bert_pretrainer, build_pretrainer, export_encoder
+from kbert.pretraining.data import PretrainingData, pretraining_data
+from kbert.pretraining.export import export_encoder, find_backbone
+from kbert.pretraining.masking import DynamicMasker
+from kbert.pretraining.model import BertPretrainer, bert_pretrainer, build_pretrainer
+from kbert.pretraining.preprocessor import PretrainingPreprocessor
 from kbert.pretraining.vocab import RESERVED_TOKENS, build_vocabulary, load_vocabulary, save_vocabulary
 
 __all__ = [
-    "Corpus", "PretrainingData", "PretrainingPreprocessor", "RESERVED_TOKENS", "bert_pretrainer",
+    "BertPretrainer", "Corpus", "DynamicMasker", "PretrainingData", "PretrainingPreprocessor", "RESERVED_TOKENS", "bert_pretrainer",
     "build_pretrainer", "build_vocabulary", "corpus_from_files", "corpus_from_texts", "export_encoder",
-    "load_vocabulary", "pretraining_data", "save_vocabulary", "split_sentences",
+    "find_backbone", "load_vocabulary", "pretraining_data", "save_vocabulary", "split_sentences",
 ]

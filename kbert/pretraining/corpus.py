@@ -22,7 +22,8 @@ import re
 
 import tensorflow as tf
 
-from kbert.text.classification import DataError
+from kbert.errors import DataError
+from kbert.io import GZIP_ERRORS, gzip_error
 
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr st prof sr jr vs etc mt no gen col capt lt sgt rev hon fr ft e.g i.e".split()
@@ -51,6 +52,22 @@ def _open(path):
     return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
 
+def _read_lines(f, path):
+    """A binary file's lines; gzip damage (not gzip, truncated, corrupt) → a DataError naming
+    the file and the last line read."""
+    n = 0
+    while True:
+        try:
+            raw = f.readline()
+        except GZIP_ERRORS as e:
+            where = f", after line {n} of its text" if n else ", before its first line"
+            raise gzip_error(path, e, where) from None
+        if not raw:
+            return
+        n += 1
+        yield raw
+
+
 class Corpus:
     """A re-iterable stream of documents (lists of sentences) from text files or strings.
 
@@ -77,6 +94,8 @@ class Corpus:
         self.min_chars = int(min_chars)
         self.max_sentences = None if max_sentences is None else int(max_sentences)
         self.stats = {}
+        self.stream_error = None  # the error that ended the last dataset() stream, if any
+        self._told_empty = False
 
     # --- sources → lines
     def _sources(self):
@@ -90,22 +109,29 @@ class Corpus:
             yield path, self._lines(path)
 
     def _lines(self, path):
-        # bytes are decoded line by line, so that an error names its line
+        # bytes are decoded line by line, so that an error names its line and byte offset
+        offset = 0
         with _open(path) as f:
-            for n, raw in enumerate(f, 1):
+            for n, raw in enumerate(_read_lines(f, path), 1):
                 try:
                     line = raw.decode(self.encoding)
                 except UnicodeDecodeError as e:
-                    raise DataError(f"{path}: line {n} is not valid {self.encoding} text ({e.reason}). "
-                                    "Pass encoding=… to corpus_from_files.") from None
+                    of = " of the uncompressed text" if path.endswith(".gz") else ""
+                    raise DataError(f"{path}: line {n} (byte offset {offset + e.start}{of}) is not valid "
+                                    f"{self.encoding} text: {raw[e.start:e.end]!r} ({e.reason}). The file is in "
+                                    "another encoding: pass it to corpus_from_files as encoding=…, e.g. "
+                                    "encoding='latin-1'.") from None
+                offset += len(raw)
                 yield line.rstrip("\r\n")
 
     # --- lines → documents
     def documents(self):
         """Yields documents, each a list of sentence strings (empty documents skipped)."""
         stats = {"files": 0, "documents": 0, "paragraphs": 0, "sentences": 0, "characters": 0}
-        for _, lines in self._sources():
+        empty = []
+        for source, lines in self._sources():
             stats["files"] += 1
+            before = stats["documents"]
             doc, para = [], []
 
             def flush_paragraph():
@@ -130,6 +156,13 @@ class Corpus:
             flush_paragraph()
             if doc:
                 yield self._count(doc, stats)
+            if stats["documents"] == before:
+                empty.append(source)
+        stats["empty_sources"] = len(empty)
+        if empty and not self._told_empty:  # once per corpus, not at every pass
+            self._told_empty = True
+            print(f"kbert: corpus: {len(empty)} of {stats['files']} sources gave no text: "
+                  f"{empty[:5]}{' …' if len(empty) > 5 else ''}.")
         self.stats = stats
 
     @staticmethod
@@ -155,8 +188,21 @@ class Corpus:
             yield from doc
 
     def dataset(self):
-        """The sentences as a `tf.data.Dataset` of strings, streamed from a generator."""
-        return tf.data.Dataset.from_generator(self.sentences, output_signature=tf.TensorSpec((), tf.string))
+        """The sentences as a `tf.data.Dataset` of strings, streamed from a generator.
+
+        tf.data wraps an error of the generator (a damaged file) in a tf.errors.UnknownError;
+        the original error is kept in `stream_error`, for callers to raise it again
+        (build_vocabulary does)."""
+        self.stream_error = None
+
+        def sentences():
+            try:
+                yield from self.sentences()
+            except Exception as e:
+                self.stream_error = e
+                raise
+
+        return tf.data.Dataset.from_generator(sentences, output_signature=tf.TensorSpec((), tf.string))
 
     def __repr__(self):
         src = f"{len(self.paths)} files" if self.paths is not None else f"{len(self.texts)} texts"

@@ -1,5 +1,12 @@
 """kbert.pretraining.export: the exported encoder loads with identical outputs, is a preset for
-fine-tuning and continued pretraining, and its format is versioned."""
+fine-tuning and continued pretraining, and its format is versioned with checksums that
+load_encoder verifies."""
+
+import hashlib
+import json
+import os
+import pathlib
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -43,9 +50,6 @@ def test_exported_encoder_is_a_preset_for_fine_tuning_and_continued_pretraining(
 
 
 def test_export_is_versioned(pretrained, tmp_path):
-    import json
-    import shutil
-
     _, _, folder = pretrained
     copy = shutil.copytree(folder, tmp_path / "old-encoder")
     meta = json.loads((copy / "kbert_encoder.json").read_text())
@@ -53,3 +57,64 @@ def test_export_is_versioned(pretrained, tmp_path):
     (copy / "kbert_encoder.json").write_text(json.dumps(meta))
     with pytest.raises(kbert.encoders.EncoderNotAvailable, match="format version 99"):
         kbert.load_encoder(str(copy))
+
+
+def copy_export(folder, tmp_path):
+    return shutil.copytree(folder, tmp_path / "copy")
+
+
+def edit_meta(copy, **changes):
+    meta = json.loads((copy / "kbert_encoder.json").read_text())
+    meta.update(changes)
+    meta = {k: v for k, v in meta.items() if v is not None}
+    (copy / "kbert_encoder.json").write_text(json.dumps(meta))
+    return meta
+
+
+def test_export_records_the_checksum_of_every_file(pretrained):
+    _, pre, folder = pretrained
+    folder = pathlib.Path(folder)
+    meta = json.loads((folder / "kbert_encoder.json").read_text())
+    assert meta["format_version"] == 2 and meta["vocabulary_tokens"] == len(pre.tokenizer.get_vocabulary())
+    files = sorted(os.path.relpath(os.path.join(b, f), folder).replace(os.sep, "/")
+                   for b, _, fs in os.walk(folder) for f in fs if f != "kbert_encoder.json")
+    assert sorted(meta["checksums"]) == files and "model.weights.h5" in files
+    for name, digest in meta["checksums"].items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+
+
+def test_damaged_weights_of_an_export_are_named(pretrained, tmp_path):
+    copy = copy_export(pretrained[2], tmp_path)
+    path = copy / "model.weights.h5"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 4096] = np.random.default_rng(0).bytes(4096)
+    path.write_bytes(bytes(data))
+    with pytest.raises(kbert.encoders.EncoderNotAvailable, match="file model.weights.h5 is damaged"):
+        kbert.load_encoder(str(copy))
+    kbert.encoders.load_tokenizer(str(copy))  # the tokenizer's files are intact: it loads
+
+
+def test_a_cut_vocabulary_of_an_export_is_named(pretrained, tmp_path):
+    copy = copy_export(pretrained[2], tmp_path)
+    vocab = next(p for p in copy.rglob("*.txt"))
+    lines = vocab.read_text().splitlines()
+    vocab.write_text("\n".join(lines[:50]) + "\n")
+    rel = vocab.relative_to(copy).as_posix()
+    with pytest.raises(kbert.encoders.EncoderNotAvailable, match=f"file {rel} is damaged"):
+        kbert.load_encoder(str(copy))
+    with pytest.raises(kbert.encoders.EncoderNotAvailable, match=f"file {rel} is damaged"):
+        kbert.encoders.load_tokenizer(str(copy))
+    # checksums edited to match: the recorded token count still disagrees
+    meta = json.loads((copy / "kbert_encoder.json").read_text())
+    edit_meta(copy, checksums={**meta["checksums"], rel: hashlib.sha256(vocab.read_bytes()).hexdigest()})
+    with pytest.raises(kbert.encoders.EncoderNotAvailable,
+                       match=f"its vocabulary holds 50 tokens but kbert_encoder.json records {len(lines)}"):
+        kbert.load_encoder(str(copy))
+
+
+def test_format_1_exports_load_unverified_with_a_warning(pretrained, tmp_path):
+    copy = copy_export(pretrained[2], tmp_path)
+    edit_meta(copy, format_version=1, checksums=None, vocabulary_tokens=None)
+    with pytest.warns(UserWarning, match="exported in format 1 .* its files can not be verified"):
+        backbone, _ = kbert.load_encoder(str(copy))
+    assert backbone.num_layers == 2
