@@ -1,9 +1,10 @@
-"""Training callbacks: LR finder, momentum cycling, per-batch recording, plateau handling.
+"""Training callbacks: LR finder, momentum cycling, recording, plateau handling, NaN guard.
 
 All are plain `keras.callbacks.Callback`s, usable with `model.fit` outside kbert.
 """
 
 import math
+import time
 
 import keras
 import numpy as np
@@ -46,8 +47,7 @@ def _current_lr(model):
 
 
 def _optimizer_lr(model):
-    """The rate the optimizer holds now: its schedule at the current step (Keras' own reading,
-    as `keras.callbacks.LearningRateScheduler` logs it)."""
+    """The optimizer's rate now: its schedule at the current step (as Keras' callbacks log it)."""
     return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
@@ -67,7 +67,6 @@ def valley(losses):
         An int index into `losses` (and the matching learning rates).
 
     Example:
-
     >>> valley([1.0, 0.95, 0.9, 0.8, 0.6, 0.4, 0.3, 0.25, 0.5, 2.0])
     2
     """
@@ -103,7 +102,6 @@ def lr_estimates(lrs, losses, skip_begin=32):
         and the rate at `valley(losses)`.
 
     Example:
-
     >>> lrs = [1e-5 * 1.5 ** i for i in range(8)]
     >>> [f"{lr:.2e}" for lr in lr_estimates(lrs, [1.0, 0.99, 0.9, 0.6, 0.3, 0.2, 0.8, 4.0], skip_begin=0)]
     ['3.38e-05', '7.59e-06', '2.25e-05']
@@ -153,7 +151,6 @@ class LRFinder(keras.callbacks.Callback):
             None); set when training ends.
 
     Example:
-
     ```python
     ramp = keras.optimizers.schedules.ExponentialDecay(1e-7, decay_steps=1, decay_rate=1.05)
     model.compile(keras.optimizers.Adam(ramp), "mse")
@@ -167,13 +164,10 @@ class LRFinder(keras.callbacks.Callback):
         super().__init__()
         if not 0.0 <= smoothing < 1.0:
             raise ValueError(f"smoothing must be in [0, 1), got {smoothing}.")
-        self.stop_factor = stop_factor
-        self.smoothing = smoothing
-        self.max_steps = max_steps
+        self.stop_factor, self.smoothing, self.max_steps = stop_factor, smoothing, max_steps
         self.lrs, self.losses, self.raw_losses = [], [], []
         self.ml = self.mg = None
-        self._batch = BatchLosses()
-        self._avg, self._best, self._n = 0.0, math.inf, 0
+        self._batch, self._avg, self._best, self._n = BatchLosses(), 0.0, math.inf, 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._batch.reset()
@@ -228,7 +222,6 @@ class CycleMomentum(keras.callbacks.Callback):
         max_momentum, min_momentum: the range a kbert schedule's momentum cycles over.
 
     Example:
-
     ```python
     sched = kbert.schedules.OneCycle(1e-3, total_steps=100)
     model.compile(keras.optimizers.Adam(sched), "mse")
@@ -296,7 +289,6 @@ class Recorder(keras.callbacks.Callback):
     per epoch. The per-batch values stay in `lrs`, `momentums` and `losses`.
 
     Example:
-
     ```python
     rec = kbert.callbacks.Recorder()
     hist = model.fit(x, y, epochs=3, callbacks=[rec])
@@ -307,8 +299,7 @@ class Recorder(keras.callbacks.Callback):
 
     def __init__(self):
         super().__init__()
-        self.lrs, self.momentums, self.losses = [], [], []
-        self.epochs = []
+        self.lrs, self.momentums, self.losses, self.epochs = [], [], [], []
         self._batch = BatchLosses()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -344,11 +335,8 @@ class ReduceScheduleOnPlateau(keras.callbacks.Callback):
         if current is None:
             return
         better = self.best is None or (current < self.best if self.mode == "min" else current > self.best)
-        if better:
-            self.best, self.wait = current, 0
-            return
-        self.wait += 1
-        if self.wait >= self.patience:
+        self.best, self.wait = (current, 0) if better else (self.best, self.wait + 1)
+        if not better and self.wait >= self.patience:
             scale = float(np.asarray(self.schedule.scale.numpy())) / self.factor
             self.schedule.scale.assign(scale)
             self.wait = 0
@@ -357,26 +345,50 @@ class ReduceScheduleOnPlateau(keras.callbacks.Callback):
                       f"epochs; learning rate scaled to {scale:g}× the schedule.")
 
 
+class RestoreOnNaN(keras.callbacks.Callback):
+    """Stops training at the first batch whose loss is not finite and puts back the weights
+    of the start of that epoch (Keras' `TerminateOnNaN` stops but leaves NaN weights).
+
+    Attributes:
+        stopped: (epoch, batch), 0-based, where the loss stopped being finite; else None.
+
+    Example:
+    >>> # model.fit(x, y, epochs=3, callbacks=[kbert.callbacks.RestoreOnNaN()])
+    """
+
+    def __init__(self, verbose=1):
+        super().__init__()
+        self.verbose, self.stopped, self._weights, self._epoch = verbose, None, None, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._weights, self._epoch = self.model.get_weights(), epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None or math.isfinite(float(loss)):
+            return
+        self.model.stop_training = True
+        self.model.set_weights(self._weights)
+        self.stopped = (self._epoch, batch)
+        if self.verbose:
+            print(f"\nkbert: loss {float(loss)} at epoch {self._epoch + 1}, batch {batch + 1}: training stopped, "
+                  f"weights of the start of epoch {self._epoch + 1} restored. Lower the learning rate "
+                  "(learner.lr_find() shows where the loss diverges) or look for extreme values in the data.")
+
+
 class Throughput(keras.callbacks.Callback):
     """Training speed: examples/s and real (unpadded) tokens/s over the training batches
     of each epoch (validation excluded). The first epoch includes graph tracing."""
 
     def __init__(self, examples_per_epoch, tokens_per_epoch, verbose=1):
         super().__init__()
-        self.examples_per_epoch = examples_per_epoch
-        self.tokens_per_epoch = tokens_per_epoch
-        self.verbose = verbose
-        self.epochs = []  # (seconds, examples/s, tokens/s)
+        self.examples_per_epoch, self.tokens_per_epoch = examples_per_epoch, tokens_per_epoch
+        self.verbose, self.epochs = verbose, []  # epochs: (seconds, examples/s, tokens/s)
 
     def on_epoch_begin(self, epoch, logs=None):
-        import time
-
-        self._start = time.perf_counter()
-        self._end = None
+        self._start, self._end = time.perf_counter(), None
 
     def on_train_batch_end(self, batch, logs=None):
-        import time
-
         self._end = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
