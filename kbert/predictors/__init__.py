@@ -1,14 +1,21 @@
-"""Predictors: `get_predictor(model, preproc)` and `load_predictor(folder)`."""
+"""Predictors: `get_predictor(model, preproc)` and `load_predictor(folder)`, one small class per task,
+and ktrain's `AnswerExtractor` on top of the QA predictor.
 
-from kbert.predictors.base import Predictor, PredictorLoadError, load_predictor  # noqa: F401
-from kbert.predictors.classification import TextClassificationPredictor  # noqa: F401
-from kbert.predictors.ner import NERPredictor  # noqa: F401
-from kbert.predictors.qa import QAPredictor  # noqa: F401
+Predictors sit above the tasks: they import the tasks, never the other way round. Each
+class registers itself under its task's name (Predictor.registry).
+"""
 
+from kbert.predictors.base import Predictor, get_predictor
+from kbert.predictors.classification import TextClassificationPredictor
+from kbert.predictors.fill_mask import FillMaskPredictor
+from kbert.predictors.load import load_predictor
+from kbert.predictors.ner import NERPredictor
+from kbert.predictors.qa import QAPredictor
+from kbert.predictors.answer_extractor import AnswerExtractor
 
-def get_predictor(model, preproc, batch_size=32):
-    """A predictor for a trained model and the preprocessor its data came from."""
-    cls = getattr(preproc, "predictor_class", None)
-    if cls is None:
-        raise TypeError(f"{type(preproc).__name__} is not a kbert preprocessor.")
-    return cls(model, preproc, batch_size=batch_size)
+from kbert.errors import PredictorLoadError  # noqa: E402  (kbert.predictors.PredictorLoadError, as before)
+
+__all__ = [
+    "AnswerExtractor", "FillMaskPredictor", "NERPredictor", "Predictor", "PredictorLoadError", "QAPredictor",
+    "TextClassificationPredictor", "get_predictor", "load_predictor",
+]

@@ -1,44 +1,105 @@
-"""Predictors: a trained model + its preprocessor, saved to and loaded from a folder.
+"""Predictors: a trained model + its preprocessor, saved to a folder (kbert.predictors.load
+reads it back).
 
 The folder holds plain files only, so that loading runs no code from it and survives
 kbert upgrades:
 
-    kbert_predictor.json   format version, kbert version, task, preprocessor config
+    kbert_predictor.json   format version, kbert version, task, preprocessor config,
+                           vocabulary size, embedding rows, SHA-256 of every other file
     vocab.txt              the tokenizer's vocabulary
     model.json             the Keras model's architecture (keras.Model.to_json)
-    model.weights.h5       the weights
+    model.weights.h5       the weights (no optimizer state: a predictor never trains)
 
-Saving is atomic: everything is written to a temporary folder beside the target, which
-then replaces the target by renames; an existing folder is only replaced once the new
-one is complete.
+Saving is atomic (kbert.io.atomic_folder): everything is written to a temporary folder
+beside the target, which then replaces the target by renames.
+
+Each task's predictor class registers itself under its task's name (`task`), so that
+`get_predictor` and `load_predictor` find it without the tasks knowing the predictors.
 """
 
 import json
 import os
-import shutil
-import tempfile
 import time
 
 import keras
-import numpy as np
 
-from kbert.data import TaskData
+from kbert import integrity, io
+from kbert.version import __version__
+from kbert.tasks import TaskPreprocessor
 
-FORMAT_VERSION = 1
+# 2: the metadata records a SHA-256 per file (verified on load), the vocabulary size and
+# the embedding rows. Format 1 folders (no checksums) still load, unverified, with a warning.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 META_FILE = "kbert_predictor.json"
 VOCAB_FILE = "vocab.txt"
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "model.weights.h5"
 
 
-class PredictorLoadError(RuntimeError):
-    """A predictor folder can not be loaded: the message names the folder and the problem."""
+def embedding_rows(model):
+    """Rows of the token embedding of the encoder inside a kbert task model (None if it has none)."""
+    for layer in model.layers:
+        embedding = getattr(layer, "token_embedding", None)
+        if embedding is not None and hasattr(embedding, "input_dim"):
+            return int(embedding.input_dim)
+    return None
+
+
+def architecture_json(model):
+    """model.to_json() without its compile settings: a predictor never trains, and a compiled
+    copy would build the optimizer (and write its slots, twice the weights, into the weights
+    file) and need the optimizer's and schedule's classes to load."""
+    config = json.loads(model.to_json())
+    config.pop("compile_config", None)
+    return json.dumps(config)
+
+
+def as_list(value, argument, expected):
+    """`value` as a list; TypeError naming `argument` and what it should be when it is not a
+    list-like of items (None, a number, a string, a dict, bytes)."""
+    if value is None or isinstance(value, (str, bytes, dict, int, float)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{argument} must be {expected}, got {_describe(value)}.")
+    return list(value)
+
+
+def check_strings(items, argument, expected):
+    """TypeError naming the first item of `items` that is not a string."""
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TypeError(f"{argument}[{i}] is {_describe(item)}, not a string; {argument} must be {expected}.")
+    return items
+
+
+def as_texts(value, argument="texts", expected="a string or a list of strings"):
+    """(list of strings, single): a string is one text, a list-like of strings a batch."""
+    if isinstance(value, str):
+        return [value], True
+    return check_strings(as_list(value, argument, expected), argument, expected), False
+
+
+def _describe(value):
+    if value is None:
+        return "None"
+    text = repr(value)
+    return f"a {type(value).__name__} ({text[:40]}{'…' if len(text) > 40 else ''})"
 
 
 class Predictor:
-    """Base class: batching over TaskData, and the versioned, atomic folder format."""
+    """Base class: the model + preprocessor pair, batching, and the saved folder format.
+
+    Args:
+        model: the trained keras.Model.
+        preproc: the task's preprocessor (from the loader that made the training data).
+        batch_size: rows per model call.
+
+    Example:
+    >>> # predictor = kbert.get_predictor(learner.model, preproc); predictor.save("my-predictor")
+    >>> # kbert.load_predictor("my-predictor").predict("I feel great")
+    """
 
     task = None
+    preprocessor_class = TaskPreprocessor
     registry = {}
 
     def __init_subclass__(cls, **kwargs):
@@ -49,6 +110,9 @@ class Predictor:
     def __init__(self, model, preproc, batch_size=32):
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
+        if not isinstance(preproc, self.preprocessor_class):
+            raise TypeError(f"{type(self).__name__} needs a {self.preprocessor_class.__name__}, "
+                            f"got {type(preproc).__name__}.")
         self.model = model
         self.preproc = preproc
         self.batch_size = int(batch_size)
@@ -56,116 +120,70 @@ class Predictor:
     def get_classes(self):
         return self.preproc.get_classes()
 
-    def _outputs(self, data: TaskData, per_piece=False):
-        from kbert import data as D
-
-        return D.predict(self.model, data, self.batch_size, per_piece=per_piece)
+    def _outputs(self, data):
+        return self.preproc.predict_outputs(self.model, data, self.batch_size)
 
     # ----------------------------------------------------------------- saving
     def save(self, folder):
-        """Writes the predictor to `folder` atomically (see module docs)."""
-        from kbert import __version__
+        """Writes the predictor to `folder` atomically (see the module's docs).
 
-        folder = os.path.abspath(os.fspath(folder))
-        parent = os.path.dirname(folder)
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.tmp-", dir=parent)
-        try:
+        Args:
+            folder: the folder to write (replaced if it exists, only once the new one is complete).
+
+        Returns:
+            The folder's absolute path.
+
+        Example:
+        >>> # predictor.save("emotion-predictor"); kbert.load_predictor("emotion-predictor")
+        """
+        vocabulary = self.preproc.tokenizer.get_vocabulary()
+        with io.atomic_folder(folder) as tmp:
             with open(os.path.join(tmp, VOCAB_FILE), "w", encoding="utf-8") as f:
-                f.write("\n".join(self.preproc.tokenizer.get_vocabulary()) + "\n")
+                f.write("\n".join(vocabulary) + "\n")
+            architecture = architecture_json(self.model)
             with open(os.path.join(tmp, MODEL_FILE), "w", encoding="utf-8") as f:
-                f.write(self.model.to_json())
-            self.model.save_weights(os.path.join(tmp, WEIGHTS_FILE))
-            meta = {
+                f.write(architecture)
+            # an uncompiled copy, so that the weights file carries no optimizer state
+            bare = keras.models.model_from_json(architecture)
+            bare.set_weights(self.model.get_weights())
+            bare.save_weights(os.path.join(tmp, WEIGHTS_FILE))
+            # the metadata file is written last: its presence marks a complete folder
+            io.write_json(os.path.join(tmp, META_FILE), {
                 "format_version": FORMAT_VERSION,
                 "kbert_version": __version__,
                 "keras_version": keras.__version__,
                 "task": self.task,
                 "batch_size": self.batch_size,
                 "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "vocabulary_size": len(vocabulary),
+                "embedding_rows": embedding_rows(self.model),
+                "checksums": integrity.folder_checksums(tmp, exclude={META_FILE}),
                 "preprocessor": self.preproc.get_config(),
-            }
-            # the metadata file is written last: its presence marks a complete folder
-            with open(os.path.join(tmp, META_FILE), "w", encoding="utf-8") as f:
-                json.dump(meta, f, indent=2, default=_json_default)
-            _replace(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return folder
+            })
+        return os.path.abspath(os.fspath(folder))
 
     @classmethod
-    def _from_parts(cls, model, preproc, meta):
+    def from_parts(cls, model, preproc, meta):
         return cls(model, preproc, batch_size=meta.get("batch_size", 32))
 
 
-def _json_default(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    raise TypeError(f"{type(v).__name__} is not JSON serialisable")
+def get_predictor(model, preproc, batch_size=32):
+    """A predictor for a trained model and the preprocessor its data came from.
 
+    Args:
+        model: the trained keras.Model (`learner.model`).
+        preproc: the preprocessor returned by the loader (texts_from_df, entities_from_conll, …).
+        batch_size: rows per model call when predicting.
 
-def _replace(tmp, folder):
-    """Rename tmp → folder; an existing folder is moved aside first and removed after."""
-    old = None
-    if os.path.exists(folder):
-        if not os.path.isdir(folder):
-            raise FileExistsError(f"{folder!r} exists and is not a folder.")
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.old-", dir=os.path.dirname(folder))
-        os.rmdir(old)
-        os.rename(folder, old)
-    try:
-        os.rename(tmp, folder)
-    except BaseException:
-        if old is not None:
-            os.rename(old, folder)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    Returns:
+        The task's Predictor (TextClassificationPredictor, NERPredictor, QAPredictor, …).
 
-
-def load_predictor(folder, batch_size=None):
-    """Loads a predictor saved with `predictor.save(folder)`."""
-    folder = os.fspath(folder)
-    meta_path = os.path.join(folder, META_FILE)
-    if not os.path.isdir(folder):
-        raise PredictorLoadError(f"Predictor folder {folder!r} does not exist.")
-    if not os.path.exists(meta_path):
-        raise PredictorLoadError(f"{folder!r} is not a kbert predictor folder: {META_FILE} is missing.")
-    try:
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as e:
-        raise PredictorLoadError(f"{meta_path!r} is not readable JSON: {e}") from e
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise PredictorLoadError(
-            f"{folder!r} has predictor format version {version!r} (written by kbert "
-            f"{meta.get('kbert_version', '?')}); this kbert reads format {FORMAT_VERSION}. "
-            "Load it with a matching kbert version, or save the predictor again."
-        )
-    task = meta.get("task")
-    if task not in Predictor.registry:
-        raise PredictorLoadError(f"{folder!r} holds a predictor for task {task!r}, which this kbert "
-                                 f"does not know (known: {sorted(Predictor.registry)}).")
-    for name in (VOCAB_FILE, MODEL_FILE, WEIGHTS_FILE):
-        if not os.path.exists(os.path.join(folder, name)):
-            raise PredictorLoadError(f"{folder!r} is incomplete: {name} is missing.")
-    with open(os.path.join(folder, VOCAB_FILE), encoding="utf-8") as f:
-        vocabulary = f.read().split("\n")
-    if vocabulary and vocabulary[-1] == "":
-        vocabulary = vocabulary[:-1]
-    cls = Predictor.registry[task]
-    preproc = cls.preprocessor_from_config(meta["preprocessor"], vocabulary)
-    import keras_hub  # noqa: F401  (registers BertBackbone for deserialisation)
-
-    with open(os.path.join(folder, MODEL_FILE), encoding="utf-8") as f:
-        model = keras.models.model_from_json(f.read())
-    try:
-        model.load_weights(os.path.join(folder, WEIGHTS_FILE))
-    except Exception as e:
-        raise PredictorLoadError(f"Could not load {WEIGHTS_FILE} of {folder!r}: {e}") from e
-    predictor = cls._from_parts(model, preproc, meta)
-    if batch_size is not None:
-        predictor.batch_size = int(batch_size)
-    return predictor
+    Example:
+    >>> # predictor = kbert.get_predictor(learner.model, preproc)
+    >>> # predictor.predict(["I feel wonderful today"])
+    """
+    task = getattr(preproc, "task", None)
+    if not isinstance(preproc, TaskPreprocessor) or task not in Predictor.registry:
+        raise TypeError(f"{type(preproc).__name__} is not a kbert preprocessor with a predictor "
+                        f"(known tasks: {sorted(Predictor.registry)}).")
+    return Predictor.registry[task](model, preproc, batch_size=batch_size)

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from kbert.predictors.base import Predictor
+from kbert.predictors.base import Predictor, as_list, check_strings
+from kbert.text.classification.preprocessor import TextClassificationPreprocessor
 
 
 class TextClassificationPredictor(Predictor):
@@ -10,29 +11,35 @@ class TextClassificationPredictor(Predictor):
     a list of (text, second text) pairs for sentence-pair models."""
 
     task = "text_classification"
-
-    @staticmethod
-    def preprocessor_from_config(config, vocabulary):
-        from kbert.text.classification import TextClassificationPreprocessor
-
-        return TextClassificationPreprocessor.from_config(config, vocabulary)
+    preprocessor_class = TextClassificationPreprocessor
 
     def _split(self, texts):
         if isinstance(texts, str):
             return [texts], None, True
         pairs = self.preproc.text_pair_column is not None
+        expected = ("a string, a (text, text) pair, or a list of strings or of pairs" if pairs
+                    else "a string or a list of strings")
         if pairs and isinstance(texts, tuple) and len(texts) == 2 and all(isinstance(t, str) for t in texts):
             return [texts[0]], [texts[1]], True
-        texts = list(texts)
-        if pairs and all(isinstance(t, (tuple, list)) and len(t) == 2 for t in texts):
-            return [t[0] for t in texts], [t[1] for t in texts], False
-        for i, t in enumerate(texts):
-            if not isinstance(t, str):
-                raise TypeError(f"Text {i} is a {type(t).__name__}, not a string.")
-        return texts, None, False
+        texts = as_list(texts, "texts", expected)
+        if pairs and texts and all(isinstance(t, (tuple, list)) and len(t) == 2 for t in texts):
+            first = check_strings([t[0] for t in texts], "first texts of the pairs", "strings")
+            return first, check_strings([t[1] for t in texts], "second texts of the pairs", "strings"), False
+        return check_strings(texts, "texts", expected), None, False
 
     def predict_proba(self, texts):
-        """Class probabilities ([rows, classes]; one row for a single text)."""
+        """Class probabilities (sigmoid per label for multi-label; values for regression).
+
+        Args:
+            texts: a string, a list of strings, or (text, second text) pairs for pair models.
+
+        Returns:
+            A float32 array [rows, classes]; [classes] for a single text.
+
+        Example:
+        >>> # predictor.predict_proba(["I feel wonderful", "this is scary"]).shape
+        >>> # (2, 6)
+        """
         first, second, single = self._split(texts)
         if (second is None) != (self.preproc.text_pair_column is None):
             raise ValueError("This model takes " + ("text pairs" if self.preproc.text_pair_column else
@@ -42,7 +49,20 @@ class TextClassificationPredictor(Predictor):
         return probs[0] if single else probs
 
     def predict(self, texts, return_proba=False):
-        """Labels for a text or a list of texts (probabilities with return_proba=True)."""
+        """Labels for a text or a list of texts.
+
+        Args:
+            texts: a string, a list of strings, or (text, second text) pairs for pair models.
+            return_proba: return `predict_proba(texts)` instead.
+
+        Returns:
+            The class name per text; for multi-label a list of (class, probability) per text;
+            for regression a float per text. One value for a single text.
+
+        Example:
+        >>> # predictor.predict(["I feel wonderful today", "this is scary"])
+        >>> # ['joy', 'fear']
+        """
         probs = self.predict_proba(texts)
         if return_proba:
             return probs

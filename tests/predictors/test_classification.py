@@ -42,3 +42,28 @@ def test_pair_and_regression_predictors_round_trip(tmp_path):
     np.testing.assert_allclose(q.predict(pairs), values, atol=1e-6)
     with pytest.raises(ValueError, match="text pairs"):
         q.predict(["just one text"])
+
+
+@pytest.mark.parametrize("bad, match", [
+    (None, r"^texts must be a string or a list of strings, got None\.$"),
+    (5, r"^texts must be a string or a list of strings, got a int \(5\)\.$"),
+    (["fine", 7], r"^texts\[1\] is a int \(7\), not a string; texts must be a string or a list of strings\.$"),
+    ({"text": "hi"}, r"^texts must be a string or a list of strings, got a dict"),
+])
+def test_inputs_that_are_not_texts_name_the_argument(trained, bad, match):
+    learner, pre = trained
+    p = kbert.get_predictor(learner.model, pre)
+    with pytest.raises(TypeError, match=match):
+        p.predict(bad)
+    with pytest.raises(TypeError, match=match):
+        p.predict_proba(bad)
+
+
+def test_array_and_series_inputs(trained):
+    import pandas as pd
+
+    learner, pre = trained
+    p = kbert.get_predictor(learner.model, pre)
+    expected = p.predict(["i feel good", "so bad"])
+    assert p.predict(np.array(["i feel good", "so bad"])) == expected
+    assert p.predict(pd.Series(["i feel good", "so bad"])) == expected
