@@ -2,7 +2,7 @@
 """Fine-tune BERT on the emotion data set (ktrain's BERT emotion tutorial, on Keras 3).
 
     python recipes/emotion.py                      # ../shared/datasets/emotion if present, else the sample
-    python recipes/emotion.py --demo               # a short run (< 10 minutes on 2 CPU cores)
+    python recipes/emotion.py --demo               # a short run (< 10 minutes on 2 CPU cores, see DEMO)
     python recipes/emotion.py --train my.csv --val my_val.csv --epochs 3 --lr 1e-4 --out my-predictor
 
 Prints the per-class report, saves the predictor, and writes lr_find.png (with --lr-find)
@@ -11,14 +11,28 @@ and history.png next to it.
 
 import argparse
 import os
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
+from flags import HERE, add_common, shared_datasets
 
-SHARED = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "datasets", "emotion")
+SHARED = shared_datasets("emotion")
 SAMPLE = os.path.join(HERE, "data", "emotion_sample.csv")
+
+# --demo's defaults (flags given explicitly still win). Measured on 2 shared CPU cores, seed 42,
+# full val.txt: 6,000 rows x 2 epochs at 1e-4 -> 0.910 (bfloat16) / 0.9095 (float32, 1.3x the CPU
+# time); 2e-4 -> 0.904; 8,000 rows -> 0.916 for 1.24x the time. The rate is fixed rather than found:
+# lr_find on 2,000 rows suggests 1.25e-4 (valley) and costs ~1/5 of the training time.
+DEMO = dict(max_train_rows=6000, epochs=2, precision="auto")
+
+# Clear texts in the data set's style (lower case, no punctuation), one per class that has
+# an unambiguous everyday phrasing, with the label a reader would give them.
+SAMPLES = [
+    ("i feel wonderful today", "joy"),
+    ("this is scary", "fear"),
+    ("i am so angry at them", "anger"),
+    ("i feel so lonely and miserable", "sadness"),
+    ("i feel so affectionate and tender towards my husband", "love"),
+]
 
 
 def default_paths():
@@ -34,42 +48,31 @@ def parse_args(argv=None):
     p.add_argument("--val", help="validation file (default: 10%% of --train)")
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label_name")
-    p.add_argument("--preset", default="minilm", help='encoder: "minilm", a keras-hub preset or a folder')
-    p.add_argument("--maxlen", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--epochs", type=int, default=3)
+    add_common(p, maxlen=128, batch_size=32, lr=1e-4, epochs=3, out="emotion-predictor")
     p.add_argument("--lr-find", action="store_true", help="run the LR finder first (one epoch at most)")
     p.add_argument("--max-train-rows", type=int, help="use only this many training rows (a random sample)")
     p.add_argument("--max-val-rows", type=int, help="use only this many validation rows")
-    p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "auto"])
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--out", default="emotion-predictor", help="folder for the saved predictor")
     p.add_argument("--demo", action="store_true",
-                   help="short budget: 2,000 training rows, 2 epochs (unless given otherwise)")
-    from kbert import distribute
-
-    distribute.add_arguments(p)
+                   help="short budget: " + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in DEMO.items())
+                   + " (flags given explicitly win)")
     args = p.parse_args(argv)
-    if args.demo:
-        args.max_train_rows = args.max_train_rows or 2000
-        args.epochs = 2 if "--epochs" not in (argv or sys.argv) else args.epochs
+    if args.demo:  # parse again with the demo's defaults, so that explicit flags still win
+        p.set_defaults(**DEMO)
+        args = p.parse_args(argv)
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    import pandas as pd
-
     import kbert
     strategy = kbert.distribute.from_arguments(args)  # before any data or model
-    from kbert.text.classification import _read_table
+    from kbert.io import read_table
 
     train_path, val_path = (args.train, args.val) if args.train else default_paths()
     if args.train is None and train_path == SAMPLE:
         print(f"kbert: {SHARED} not found; using the small synthetic sample {SAMPLE}")
-    train_df = _read_table(train_path)
-    val_df = _read_table(val_path) if val_path else None
+    train_df = read_table(train_path)
+    val_df = read_table(val_path) if val_path else None
     if args.max_train_rows and len(train_df) > args.max_train_rows:
         train_df = train_df.sample(args.max_train_rows, random_state=args.seed)
     if val_df is not None and args.max_val_rows and len(val_df) > args.max_val_rows:
@@ -99,9 +102,9 @@ def main(argv=None):
     predictor = kbert.get_predictor(learner.model, preproc)
     folder = predictor.save(kbert.distribute.worker_path(args.out))
     print(f"kbert: predictor saved to {folder}")
-    samples = ["I feel wonderful today", "this is scary", "i am so angry at them"]
-    for text, label in zip(samples, kbert.load_predictor(folder).predict(samples)):
-        print(f"  {text!r} -> {label}")
+    texts = [text for text, _ in SAMPLES]
+    for (text, expected), label in zip(SAMPLES, kbert.load_predictor(folder).predict(texts)):
+        print(f"  {text!r} -> {label}" + ("" if label == expected else f"  (expected {expected})"))
     print(f"kbert: done in {time.time() - start:.0f} s")
     return accuracy
 

@@ -13,12 +13,11 @@ validation report, then saves the encoder: `kbert.text.texts_from_df(..., preset
 import argparse
 import math
 import os
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-SHARED = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "datasets", "corpus")
+from flags import add_common, shared_datasets
+
+SHARED = shared_datasets("corpus")
 CHAPTERS = r"^(CHAPTER|Chapter) [0-9IVXLC]+\.?\s*$"
 
 
@@ -36,21 +35,12 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--heads", type=int, default=2)
     p.add_argument("--intermediate", type=int, help="feed-forward width (default 4 × hidden)")
-    p.add_argument("--maxlen", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--epochs", type=int, default=1)
+    add_common(p, maxlen=128, batch_size=64, lr=1e-3, epochs=1, out="my-encoder", preset=None)
     p.add_argument("--steps", type=int, help="train this many batches instead of whole epochs")
     p.add_argument("--nsp", action=argparse.BooleanOptionalAction, default=True,
                    help="next-sentence prediction (--no-nsp: full-sentence packing, masked LM only)")
     p.add_argument("--whole-word", action="store_true", help="mask all pieces of a word together")
     p.add_argument("--mask-rate", type=float, default=0.15)
-    p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "auto"])
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--out", default="my-encoder")
-    from kbert import distribute
-
-    distribute.add_arguments(p)
     args = p.parse_args(argv)
     if args.val_corpus is None and args.corpus == [os.path.join(SHARED, "train.txt.gz")]:
         args.val_corpus = [os.path.join(SHARED, "valid.txt")]

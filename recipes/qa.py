@@ -10,31 +10,20 @@ Prints the official SQuAD exact match and F1 on the validation questions and sav
 
 import argparse
 import os
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-SHARED = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "datasets", "squad")
+from flags import add_common, shared_datasets
+
+SHARED = shared_datasets("squad")
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--train", default=os.path.join(SHARED, "train.json.gz"))
     p.add_argument("--val", default=None, help="validation file (default: val.json.gz beside the default --train)")
-    p.add_argument("--preset", default="minilm")
-    p.add_argument("--maxlen", type=int, default=384)
+    add_common(p, maxlen=384, batch_size=16, lr=1e-4, epochs=2, out="qa-predictor")
     p.add_argument("--doc-stride", type=int, default=128)
     p.add_argument("--max-questions", type=int, help="the first N questions of each file")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "auto"])
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--out", default="qa-predictor")
-    from kbert import distribute
-
-    distribute.add_arguments(p)
     args = p.parse_args(argv)
     if args.val is None and args.train == os.path.join(SHARED, "train.json.gz"):
         args.val = os.path.join(SHARED, "val.json.gz")

@@ -35,7 +35,7 @@ def test_dataframe_to_saved_predictor(tmp_path, monkeypatch, capsys):
     model = kbert.text.text_classifier(preproc)
     learner = kbert.get_learner(model, trn, val, batch_size=32)
     learner.lr_find(show_plot=True, max_epochs=1)
-    steepest, min10 = learner.lr_estimate()
+    steepest, min10, valley = learner.lr_estimate()
     assert os.path.getsize("lr_find.png") > 1000 and 0 < min10 < 10
     hist = learner.fit_onecycle(1e-4, 3)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
