@@ -68,6 +68,22 @@ if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
     if "tensorflow" not in sys.modules:  # else its load-time lines are already printed
         _import_tensorflow_quietly()
 
+
+
+class _RetracingNotice:
+    """kbert pads each batch to its longest row, so predictions meet a few batch widths and
+    Keras' predict function is traced once per width, on purpose: TensorFlow's "triggered
+    tf.function retracing" warning says nothing the user can act on."""
+
+    @staticmethod
+    def filter(record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+import logging  # noqa: E402
+
+logging.getLogger("tensorflow").addFilter(_RetracingNotice())
+
 from kbert.version import __version__  # noqa: E402
 from kbert import distribute  # noqa: E402
 from kbert import optimizers  # noqa: E402

@@ -77,8 +77,8 @@ class TaskData:
 
     @property
     def x(self):
-        """The rows' word-piece ids (a RaggedTensor [rows, (pieces)]), as ktrain's datasets' `.x`."""
-        return self.features["token_ids"]
+        """The rows' word-piece ids (a list of id lists, one per row), as ktrain's datasets' `.x`."""
+        return self.features["token_ids"].to_list()
 
     @property
     def y(self):

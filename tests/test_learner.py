@@ -266,17 +266,23 @@ def test_lr_plot_suggest_prints_and_marks_three(toy, capsys):
     assert labels == expected
 
 
-def test_histories_carry_lr_and_momentum_per_epoch(toy):
+def test_histories_carry_lr_and_momentum_per_batch_as_ktrain(toy):
     learner = learner_for(toy)
     steps, epochs = learner.steps_per_epoch(), 3
     hist = learner.fit_onecycle(3e-3, epochs, verbose=0)
     sched = kbert.schedules.OneCycle(3e-3, steps * epochs)
-    # the rate the optimizer holds at each epoch's end: the schedule at the step reached
-    np.testing.assert_allclose(hist.history["lr"], [kbert.schedules.value(sched, steps * (e + 1))
-                                                    for e in range(epochs)], rtol=1e-5)
-    np.testing.assert_allclose(hist.history["momentum"], [sched.momentum(steps * (e + 1) - 1, 0.95, 0.85)
-                                                          for e in range(epochs)], rtol=1e-6)
+    # ktrain's history: the rate each batch used, its momentum, and the batch count
+    assert hist.history["iterations"] == list(range(1, steps * epochs + 1)) and len(hist.history["loss"]) == epochs
+    np.testing.assert_allclose(hist.history["lr"], [kbert.schedules.value(sched, s) for s in range(steps * epochs)],
+                               rtol=1e-5)
+    np.testing.assert_allclose(hist.history["momentum"], [sched.momentum(s, 0.95, 0.85) for s in range(steps * epochs)],
+                               rtol=1e-6)
+    # ktrain's tests: max(lr) ≈ lr, max(momentum) ≈ 0.95, min(momentum) ≈ 0.85
+    assert max(hist.history["lr"]) == pytest.approx(3e-3, rel=1e-3)
+    assert max(hist.history["momentum"]) == pytest.approx(0.95, abs=1e-3)
+    assert min(hist.history["momentum"]) == pytest.approx(0.85, abs=1e-3)
     hist = learner.autofit(1e-3, 2, verbose=0)
-    assert len(hist.history["lr"]) == len(hist.history["momentum"]) == 2
+    assert len(hist.history["lr"]) == len(hist.history["momentum"]) == 2 * steps
+    assert max(hist.history["lr"]) == pytest.approx(1e-3, rel=1e-2)
     hist = learner.fit(1e-3, 2, verbose=0)  # constant rate, no momentum cycling
-    assert hist.history["lr"] == pytest.approx([1e-3, 1e-3]) and "momentum" not in hist.history
+    assert hist.history["lr"] == pytest.approx([1e-3] * 2 * steps) and "momentum" not in hist.history

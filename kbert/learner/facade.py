@@ -132,6 +132,7 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
 
     def _as_data(self, data, name):
         """TaskData as given; (x, y) arrays as ArrayData of this learner's array task."""
+        data = unwrap(data)
         arrays = isinstance(self.train_data, ArrayData)
         if data is None or isinstance(data, TaskData) and isinstance(data, ArrayData) == arrays:
             return data
@@ -205,6 +206,15 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
             initial_epoch=initial_epoch, callbacks=cbs, class_weight=class_weight, verbose=verbose,
             shuffle=False,  # batches come shuffled
         )
+        # as ktrain's histories: the rate (and the cycled momentum) of every batch, and the batch count
+        # (loss and metrics stay per epoch)
+        rec = self.recorder
+        self.history.history["lr"] = list(rec.lrs)
+        self.history.history["iterations"] = list(range(1, len(rec.lrs) + 1))
+        if momentum is not None:
+            self.history.history["momentum"] = list(rec.momentums)
+        else:
+            self.history.history.pop("momentum", None)
         return self.history
 
     @staticmethod

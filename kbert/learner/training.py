@@ -55,7 +55,8 @@ class TrainingMixin:
             verbose: 0 for silence, 1 for Keras' progress bar.
 
         Returns:
-            Keras' `History` (per epoch: loss, metrics, val_*, "lr", "momentum").
+            Keras' `History`: loss, metrics and val_* per epoch; "lr", "momentum" and
+                "iterations" per batch, as ktrain's.
 
         Example:
         >>> # learner.fit_onecycle(1e-4, 3)

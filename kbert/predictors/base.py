@@ -82,7 +82,9 @@ def _describe(value):
     if value is None:
         return "None"
     text = repr(value)
-    return f"a {type(value).__name__} ({text[:40]}{'…' if len(text) > 40 else ''})"
+    name = type(value).__name__
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return f"{article} {name} ({text[:40]}{'…' if len(text) > 40 else ''})"
 
 
 class Predictor:

@@ -46,8 +46,8 @@ def test_pair_and_regression_predictors_round_trip(tmp_path):
 
 @pytest.mark.parametrize("bad, match", [
     (None, r"^texts must be a string or a list of strings, got None\.$"),
-    (5, r"^texts must be a string or a list of strings, got a int \(5\)\.$"),
-    (["fine", 7], r"^texts\[1\] is a int \(7\), not a string; texts must be a string or a list of strings\.$"),
+    (5, r"^texts must be a string or a list of strings, got an int \(5\)\.$"),
+    (["fine", 7], r"^texts\[1\] is an int \(7\), not a string; texts must be a string or a list of strings\.$"),
     ({"text": "hi"}, r"^texts must be a string or a list of strings, got a dict"),
 ])
 def test_inputs_that_are_not_texts_name_the_argument(trained, bad, match):

@@ -38,5 +38,5 @@ def test_a_text_without_a_mask_is_an_error(predictor):
         predictor.predict([None])
     with pytest.raises(TypeError, match=r"texts must be a string with \[MASK\] or a list of such strings, got None"):
         predictor.predict(None)
-    with pytest.raises(TypeError, match=r"got a int \(5\)"):
+    with pytest.raises(TypeError, match=r"got an int \(5\)"):
         predictor.predict_proba(5)

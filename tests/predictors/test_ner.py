@@ -96,7 +96,7 @@ def test_custom_tokenizer(ner_predictor):
 
 @pytest.mark.parametrize("bad, match", [
     (None, r"sentences must be a string or a list of strings .*, got None"),
-    (5, r"sentences must be a string or a list of strings .*, got a int \(5\)"),
+    (5, r"sentences must be a string or a list of strings .*, got an int \(5\)"),
     (["ok", None], r"sentences\[1\] is None, not a string"),
     ([["john", "smith"]], r"sentences\[0\] is a list"),
 ])

@@ -33,7 +33,7 @@ def test_window_answers_keep_the_best_of_each_window(qa_predictor):
 
 @pytest.mark.parametrize("question, context, error, match", [
     (None, CONTEXT, TypeError, r"question must be a string or a list of strings, got None"),
-    (5, CONTEXT, TypeError, r"question must be a string or a list of strings, got a int \(5\)"),
+    (5, CONTEXT, TypeError, r"question must be a string or a list of strings, got an int \(5\)"),
     ([Q, None], CONTEXT, TypeError, r"question\[1\] is None, not a string"),
     (Q, None, TypeError, r"context must be a string \(shared by all questions\) or a list of strings"),
     ([Q], [3.5], TypeError, r"context\[0\] is a float \(3.5\), not a string"),

@@ -58,3 +58,21 @@ def test_bilstm_tagger_round_trips_through_a_predictor(data, tmp_path):
     after = kbert.load_predictor(str(tmp_path / "tagger")).predict("george lives in paris", return_proba=True)
     assert [t[:2] for t in after] == [t[:2] for t in before]
     np.testing.assert_allclose([t[2] for t in after], [t[2] for t in before], atol=1e-5)
+
+
+def test_ktrain_names_train_the_head_on_frozen_features_as_ktrain(data):
+    trn, val, pre = data
+    model = kbert.text.sequence_tagger("bilstm-transformer", pre, seed=0, verbose=0)
+    backbone = next(layer for layer in model.layers if hasattr(layer, "transformer_layers"))
+    assert not backbone.trainable
+    before = [w.copy() for w in backbone.get_weights()]
+    head_before = model.get_layer("tagger_dense").get_weights()[0].copy()
+    learner = kbert.get_learner(model, trn, val, batch_size=8, seed=0)
+    learner.fit(0.01, 1, verbose=0)  # ktrain's NER test rate
+    for a, b in zip(before, backbone.get_weights()):
+        np.testing.assert_array_equal(a, b)  # the encoder's features stay as they were
+    assert not np.allclose(head_before, model.get_layer("tagger_dense").get_weights()[0])
+    tuned = kbert.text.sequence_tagger("bilstm-transformer", pre, fine_tune=True, verbose=0)
+    assert next(layer for layer in tuned.layers if hasattr(layer, "transformer_layers")).trainable
+    own = kbert.text.sequence_tagger(pre)
+    assert next(layer for layer in own.layers if hasattr(layer, "transformer_layers")).trainable
