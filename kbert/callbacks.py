@@ -285,9 +285,8 @@ class Recorder(keras.callbacks.Callback):
 
     At the end of each epoch it adds the learning rate the optimizer holds (its schedule at
     the current step, as Keras' `LearningRateScheduler` logs `learning_rate`) to the logs as
-    `"lr"`, ktrain's history key, so `History` (and `hist.history["lr"]`) keeps one value
-    per epoch with plain `model.fit`. The per-batch values stay in `lrs`, `momentums` and
-    `losses` (the Learner's histories carry those, as ktrain's).
+    `"lr"`, so plain `model.fit`'s `hist.history["lr"]` has one value per epoch; the per-batch
+    values (what the Learner's histories carry, as ktrain's) stay in `lrs`, `momentums`, `losses`.
 
     Example:
     ```python
