@@ -34,6 +34,7 @@ class TaskPreprocessor:
 
     task = None
     per_piece = False
+    loss_weights = None  # Model.compile's loss_weights (several outputs); None: equal weights
     tokenizer = None
     maxlen = None
     preset = None

@@ -159,9 +159,8 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
                 beta_1=0.9, beta_2=0.999, epsilon=1e-6, clipnorm=1.0,
             )
             opt.exclude_from_weight_decay(var_names=NO_DECAY)
-            extra = {"loss_weights": self.preproc.loss_weights} if getattr(self.preproc, "loss_weights", None) else {}
             self.model.compile(optimizer=opt, loss=self.preproc.loss(), metrics=self.preproc.metrics(),
-                               jit_compile=self.jit_compile, **extra)
+                               loss_weights=self.preproc.loss_weights, jit_compile=self.jit_compile)
 
     def _datasets(self, epochs, initial_epoch=0):
         multiple = D.pad_multiple_for(self.model)
