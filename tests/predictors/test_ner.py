@@ -108,7 +108,7 @@ def test_inputs_that_are_not_sentences_name_the_argument(ner_predictor, bad, mat
 def test_word_list_errors(ner_predictor):
     with pytest.raises(TypeError, match="is_split_into_words=True takes a list of words"):
         ner_predictor.predict("john smith", is_split_into_words=True)
-    with pytest.raises(TypeError, match=r"sentences\[1\] must be a list of words, got a int"):
+    with pytest.raises(TypeError, match=r"sentences\[1\] must be a list of words, got an int"):
         ner_predictor.predict([["john"], 5], is_split_into_words=True)
     with pytest.raises(TypeError, match=r"sentences\[1\] must be a list of words, got a str \('rome'\)"):
         ner_predictor.predict([["john"], "rome"], is_split_into_words=True)
