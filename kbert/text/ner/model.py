@@ -9,7 +9,7 @@ import warnings
 
 import keras
 
-from kbert.models import build_task_model, dense_head
+from kbert.models import build_task_model, dense_head, encode
 from kbert.text.ner.preprocessor import NERPreprocessor
 
 HEADS = ("dense", "bilstm")
@@ -128,7 +128,7 @@ def sequence_tagger(name=None, preproc=None, wv_path_or_url=None, transformer_mo
 
     def build(backbone, inputs):
         backbone.trainable = fine_tune
-        x = backbone(inputs)["sequence_output"]
+        x = encode(backbone, inputs)["sequence_output"]
         if head == "bilstm":
             return bilstm_head(preproc.num_outputs, word_lstm_size, fc_dim, dropout)(x, inputs["padding_mask"])
         return dense_head(preproc.num_outputs, dropout, dropout_name="tagger_dropout")(x)

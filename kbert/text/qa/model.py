@@ -2,7 +2,7 @@
 
 import keras
 
-from kbert.models import build_task_model
+from kbert.models import build_task_model, encode
 from kbert.text.qa.preprocessor import QAPreprocessor
 
 
@@ -46,7 +46,7 @@ def qa_model(preproc, dropout=0.1, precision="float32", strategy=None, encoder=N
         raise TypeError("qa_model needs the preprocessor returned by qa_from_squad / qa_from_df.")
 
     def head(backbone, inputs):
-        x = backbone(inputs)["sequence_output"]
+        x = encode(backbone, inputs)["sequence_output"]
         x = keras.layers.Dropout(dropout, name="span_dropout")(x)
         return SpanLogits(name="span_logits", dtype="float32")([x, inputs["padding_mask"]])
 
