@@ -1,6 +1,9 @@
 """Shared fixtures: a tiny vocabulary and encoder spec, toy data sets, the minilm marker."""
 
+import functools
+import io
 import importlib.util
+import json
 import os
 import sys
 
@@ -35,6 +38,62 @@ def tiny_vocabulary():
 def tiny_spec(**overrides):
     spec = {"vocabulary": tiny_vocabulary(), "num_layers": 2, "hidden_dim": 32, "num_heads": 2,
             "intermediate_dim": 64, "max_sequence_length": 128, "dropout": 0.0}
+    spec.update(overrides)
+    return spec
+
+
+FAMILIES = ("bert", "distilbert", "albert", "roberta", "xlm_roberta", "electra", "deberta_v3")
+
+
+def _tiny_text():
+    rng = np.random.default_rng(0)
+    lines = [" ".join(rng.choice(WORDS, size=8)) for _ in range(400)]
+    return lines + ["Café naïve résumé, 3.50 dollars!", "Hello world? Yes: it's 42."] * 5
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_sentencepiece(family):
+    """A tiny SentencePiece model (bytes) with the family's special pieces at their ids."""
+    import sentencepiece as spm
+
+    specials = {"albert": dict(pad_id=0, unk_id=1, bos_id=2, eos_id=3, pad_piece="<pad>", unk_piece="<unk>",
+                               bos_piece="[CLS]", eos_piece="[SEP]", user_defined_symbols=["[MASK]"]),
+                "xlm_roberta": dict(unk_id=0, bos_id=1, eos_id=2, pad_id=-1),
+                "deberta_v3": dict(pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece="[PAD]", bos_piece="[CLS]",
+                                   eos_piece="[SEP]", unk_piece="[UNK]")}[family]
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(_tiny_text()), model_writer=buf, vocab_size=110,
+                                   model_type="unigram", character_coverage=1.0, minloglevel=2, **specials)
+    return buf.getvalue()
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_bpe():
+    """A tiny byte-level BPE (vocabulary dict, merges list) with RoBERTa's special tokens."""
+    from tokenizers import ByteLevelBPETokenizer
+
+    tok = ByteLevelBPETokenizer()
+    tok.train_from_iterator(_tiny_text(), vocab_size=300, min_frequency=1,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False)
+    model = json.loads(tok.to_str())["model"]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+    return model["vocab"], merges
+
+
+def tiny_family_spec(family="bert", **overrides):
+    """An encoder dict for a tiny random encoder of any family, with its own tokenizer files."""
+    spec = {"family": family, "num_layers": 2, "hidden_dim": 32, "num_heads": 2, "intermediate_dim": 64,
+            "max_sequence_length": 128, "dropout": 0.0}
+    if family in ("bert", "distilbert", "electra"):
+        spec["vocabulary"] = tiny_vocabulary()
+    elif family == "roberta":
+        spec["vocabulary"], spec["merges"] = tiny_bpe()
+    else:
+        spec["proto"] = tiny_sentencepiece(family)
+    if family in ("albert", "electra"):
+        spec["embedding_dim"] = 16
+    if family == "deberta_v3":
+        spec["bucket_size"] = 16
     spec.update(overrides)
     return spec
 
