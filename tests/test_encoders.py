@@ -97,3 +97,31 @@ def test_export_metadata_that_is_not_json_is_named(tmp_path):
     (folder / "kbert_encoder.json").write_text('{"format_version": 2}')
     with pytest.raises(encoders.EncoderNotAvailable, match="lacks the key 'checksums'"):
         kbert.load_encoder(str(folder))
+
+
+def test_hf_folder_of_unsupported_model_type_names_it(tmp_path):
+    (tmp_path / "config.json").write_text('{"model_type": "gpt2", "vocab_size": 10}')
+    with pytest.raises(encoders.EncoderNotAvailable) as e:
+        kbert.load_encoder(str(tmp_path))
+    msg = str(e.value)
+    assert "'gpt2'" in msg and "config.json" in msg and "roberta" in msg and "deberta-v2" in msg
+
+
+def test_hf_folder_with_another_familys_tokenizer_files_says_which_it_expected(tmp_path):
+    (tmp_path / "config.json").write_text('{"model_type": "roberta", "vocab_size": 10}')
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n")
+    with pytest.raises(encoders.EncoderNotAvailable) as e:
+        kbert.load_encoder(str(tmp_path))
+    msg = str(e.value)
+    assert "vocab.json and merges.txt" in msg and "byte_bpe" in msg and "vocab.txt" in msg
+    with pytest.raises(encoders.EncoderNotAvailable, match="vocab.json and merges.txt"):
+        encoders.load_tokenizer(str(tmp_path))
+
+
+def test_dict_without_the_familys_tokenizer_files():
+    with pytest.raises(ValueError, match='family .albert. needs a "proto"'):
+        kbert.load_encoder({"family": "albert", "vocabulary": ["a"]})
+    with pytest.raises(ValueError, match='needs "merges"'):
+        kbert.load_encoder({"family": "roberta", "vocabulary": {"<s>": 0}})
+    with pytest.raises(ValueError, match="Unknown encoder family 'gpt'"):
+        kbert.load_encoder({"family": "gpt", "vocabulary": ["a"]})
