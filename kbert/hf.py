@@ -15,6 +15,7 @@ from keras_hub.src.utils.transformers import (convert_albert, convert_bert, conv
                                               convert_xlm_roberta)
 from keras_hub.src.utils.transformers.safetensor_utils import SafetensorLoader
 
+from kbert.backbones import backbone_class
 from kbert.errors import EncoderNotAvailable
 from kbert.families import BYTE_BPE, SENTENCEPIECE, WORDPIECE, family_of_model_type
 
@@ -130,10 +131,16 @@ def load_backbone(folder, dtype=None, load_weights=True):
     """A Hugging Face folder's weights in the family's keras-hub backbone."""
     family, config = family_of_folder(folder)
     converter = converter_of(family)
-    kwargs = converter.convert_backbone_config(config)
+    try:
+        kwargs = converter.convert_backbone_config(config)
+    except (KeyError, ValueError) as e:
+        raise EncoderNotAvailable(f"Hugging Face folder {folder!r}: its config.json can not be built as a "
+                                  f"{family.name} encoder: {type(e).__name__}: {e}") from e
     if dtype is not None:
         kwargs["dtype"] = dtype
-    backbone = family.backbone_cls(**kwargs)
+    # the checkpoint's activation (most BERT checkpoints: exact GELU; keras-hub builds the tanh one)
+    cls, extra = backbone_class(family, config.get("hidden_act"))
+    backbone = cls(**kwargs, **extra)
     if load_weights:
         try:
             with _PrefixTolerantLoader(folder, family.hf_prefix) as loader:
