@@ -10,6 +10,7 @@ their weight names ("distilbert.embeddings…"), a bare model's save has none
 
 import json
 import os
+import warnings
 
 from keras_hub.src.utils.transformers import (convert_albert, convert_bert, convert_distilbert, convert_roberta,
                                               convert_xlm_roberta)
@@ -117,6 +118,22 @@ class _PrefixTolerantLoader(SafetensorLoader):
     def __init__(self, preset, strip):
         super().__init__(preset)
         self.strip = strip
+        self.skipped = []
+
+    def port_weight(self, keras_variable, hf_weight_key, hook_fn=None):
+        # a masked-LM checkpoint has no [CLS] pooler (AlbertForMaskedLM, BertForMaskedLM): it stays
+        # freshly initialised, as transformers does when it builds the bare model from such a save
+        if "pooler" in hf_weight_key and not self.has(hf_weight_key):
+            self.skipped.append(hf_weight_key)
+            return
+        super().port_weight(keras_variable, hf_weight_key, hook_fn)
+
+    def has(self, hf_weight_key):
+        try:
+            self.get_tensor(hf_weight_key)
+            return True
+        except Exception:  # safetensors raises its own error type for a missing tensor
+            return False
 
     def get_prefixed_key(self, hf_weight_key, dict_like):
         keys = dict_like.keys()
@@ -125,6 +142,17 @@ class _PrefixTolerantLoader(SafetensorLoader):
             if bare in keys:
                 return bare
         return super().get_prefixed_key(hf_weight_key, dict_like)
+
+
+def _fold_token_type(backbone, loader):
+    """RoBERTa checkpoints carry a one-row token-type embedding that is added to every token;
+    RobertaBackbone has none, so its row is added into the position embeddings (exact, as
+    keras-hub's XLM-RoBERTa converter does; keras-hub's RoBERTa converter drops it)."""
+    key = "roberta.embeddings.token_type_embeddings.weight"
+    if not loader.has(key):
+        return
+    positions = backbone.embeddings.position_embedding.position_embeddings
+    positions.assign(positions + loader.get_tensor(key)[0])
 
 
 def load_backbone(folder, dtype=None, load_weights=True):
@@ -145,6 +173,12 @@ def load_backbone(folder, dtype=None, load_weights=True):
         try:
             with _PrefixTolerantLoader(folder, family.hf_prefix) as loader:
                 converter.convert_weights(backbone, loader, config)
+                if family.name == "roberta":
+                    _fold_token_type(backbone, loader)
+            if loader.skipped:
+                warnings.warn(f"Hugging Face folder {folder!r} has no pooler weights ({', '.join(loader.skipped)}): "
+                              "the [CLS] pooler starts from random weights (heads of kbert's tasks that read it "
+                              "train it).", stacklevel=3)
         except (KeyError, ValueError, OSError) as e:
             raise EncoderNotAvailable(f"Could not load the {family.name} weights of Hugging Face folder {folder!r}: "
                                       f"{type(e).__name__}: {e}") from e
