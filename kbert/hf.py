@@ -19,6 +19,7 @@ from keras_hub.src.utils.transformers.safetensor_utils import SafetensorLoader
 from kbert.backbones import backbone_class
 from kbert.errors import EncoderNotAvailable
 from kbert.families import BYTE_BPE, SENTENCEPIECE, WORDPIECE, family_of_model_type
+from kbert.tokenizers import UncasedAlbertTokenizer, clean_class
 
 _KERAS_HUB_CONVERTERS = {"bert": convert_bert, "distilbert": convert_distilbert, "albert": convert_albert,
                          "roberta": convert_roberta, "xlm-roberta": convert_xlm_roberta}
@@ -186,9 +187,10 @@ def load_backbone(folder, dtype=None, load_weights=True):
 
 
 def load_tokenizer(folder):
-    """A Hugging Face folder's tokenizer, as the family's keras-hub tokenizer. WordPiece
-    tokenizers strip accents when tokenizer_config.json says so (its default: when lowercasing),
-    as the checkpoint's own tokenizer does."""
+    """A Hugging Face folder's tokenizer, as the family's keras-hub tokenizer, preparing the text
+    as the checkpoint's own tokenizer does (kbert.tokenizers): WordPiece drops control characters
+    and strips accents when tokenizer_config.json says so (its default: when lowercasing); ALBERT
+    lowercases and strips accents unless do_lower_case=False / keep_accents=True."""
     family, config = family_of_folder(folder)
     converter = converter_of(family)
     tok_config_path = os.path.join(folder, "tokenizer_config.json")
@@ -200,5 +202,12 @@ def load_tokenizer(folder):
         lowercase = bool(tok_config.get("do_lower_case", True))
         strip = tok_config.get("strip_accents")
         strip = lowercase if strip is None else bool(strip)
-        return family.tokenizer_cls(os.path.join(folder, "vocab.txt"), lowercase=lowercase, strip_accents=strip)
+        return clean_class(family.tokenizer_cls)(os.path.join(folder, "vocab.txt"), lowercase=lowercase,
+                                                 strip_accents=strip)
+    if family.name == "albert":
+        lowercase = bool(tok_config.get("do_lower_case", True))
+        strip = not bool(tok_config.get("keep_accents", False))
+        if lowercase or strip:
+            return UncasedAlbertTokenizer(proto=os.path.join(folder, "spiece.model"), lowercase=lowercase,
+                                          strip_accents=strip)
     return converter.convert_tokenizer(family.tokenizer_cls, folder)

@@ -10,6 +10,7 @@ from kbert import distribute, optimizers
 from kbert.encoders import load_encoder
 from kbert.families import family_of
 from kbert.precision import dtype_policy
+from kbert.seeding import set_seed
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
@@ -101,7 +102,7 @@ def build_task_model(preproc, head=None, name=None, precision="float32", strateg
     policy = dtype_policy(precision)
     strategy = distribute.get_strategy(strategy)
     if seed is not None:
-        keras.utils.set_random_seed(seed)
+        set_seed(seed, [preproc.tokenizer])
     with strategy.scope():
         backbone, tokenizer = load_encoder(spec, dtype=policy)
         check_encoder(backbone, preproc)

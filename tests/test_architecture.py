@@ -10,7 +10,7 @@ from conftest import ROOT
 LAYERS = [
     ("kbert.errors", "kbert.metrics", "kbert.version", "kbert.integrity"),
     ("kbert.io",),
-    ("kbert.data", "kbert.encoders", "kbert.families", "kbert.hf", "kbert.pieces", "kbert.converters", "kbert.backbones", "kbert.precision", "kbert.schedules", "kbert.distribute",
+    ("kbert.data", "kbert.encoders", "kbert.families", "kbert.hf", "kbert.pieces", "kbert.converters", "kbert.backbones", "kbert.tokenizers", "kbert.seeding", "kbert.precision", "kbert.schedules", "kbert.distribute",
      "kbert.optimizers", "kbert.plots"),
     ("kbert.callbacks", "kbert.models"),
     ("kbert.tasks",),

@@ -16,6 +16,7 @@ from kbert import data as D
 from kbert import distribute
 from kbert import optimizers
 from kbert.data import TaskData
+from kbert.seeding import set_seed
 from kbert.learner.array_task import array_preprocessor
 from kbert.learner.arrays import ArrayData, check_arrays
 from kbert.learner.evaluation import EvaluationMixin
@@ -149,7 +150,7 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
 
     def _seed(self, offset=0):
         if self.seed is not None:
-            keras.utils.set_random_seed(self.seed + offset)
+            set_seed(self.seed + offset, [getattr(self.preproc, "tokenizer", None)])
         return None if self.seed is None else self.seed + offset
 
     def _compile(self, learning_rate):

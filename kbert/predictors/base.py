@@ -4,9 +4,13 @@ reads it back).
 The folder holds plain files only, so that loading runs no code from it and survives
 kbert upgrades:
 
-    kbert_predictor.json   format version, kbert version, task, preprocessor config,
-                           vocabulary size, embedding rows, SHA-256 of every other file
-    vocab.txt              the tokenizer's vocabulary
+    kbert_predictor.json   format version, kbert version, task, encoder family,
+                           preprocessor config, vocabulary size, embedding rows,
+                           SHA-256 of every other file
+    tokenizer/             the tokenizer as keras-hub saves it (`save_to_preset`):
+                           tokenizer.json (its Keras config: class, lowercase,
+                           strip_accents, …) and its files under assets/tokenizer/
+                           (vocabulary.txt | vocabulary.json + merges.txt | vocabulary.spm)
     model.json             the Keras model's architecture (keras.Model.to_json)
     model.weights.h5       the weights (no optimizer state: a predictor never trains)
 
@@ -24,26 +28,40 @@ import time
 import keras
 
 from kbert import integrity, io
+from kbert.families import family_of
+from kbert.models import vocabulary_rows
 from kbert.version import __version__
 from kbert.tasks import TaskPreprocessor
 
 # 2: the metadata records a SHA-256 per file (verified on load), the vocabulary size and
 # the embedding rows. Format 1 folders (no checksums) still load, unverified, with a warning.
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
+# 3: the tokenizer of any family in tokenizer/ (keras-hub's own files) instead of vocab.txt
+# (WordPiece only), and the encoder family in the metadata. Format 2 folders still load.
+FORMAT_VERSION = 3
+READABLE_FORMATS = (1, 2, 3)
 META_FILE = "kbert_predictor.json"
-VOCAB_FILE = "vocab.txt"
+VOCAB_FILE = "vocab.txt"  # formats 1 and 2
+TOKENIZER_DIR = "tokenizer"
+TOKENIZER_CONFIG = TOKENIZER_DIR + "/tokenizer.json"
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "model.weights.h5"
 
 
-def embedding_rows(model):
-    """Rows of the token embedding of the encoder inside a kbert task model (None if it has none)."""
+def find_backbone(model):
+    """The keras-hub backbone layer inside a kbert task model (None if it has none)."""
+    import keras_hub
+
     for layer in model.layers:
-        embedding = getattr(layer, "token_embedding", None)
-        if embedding is not None and hasattr(embedding, "input_dim"):
-            return int(embedding.input_dim)
+        if isinstance(layer, keras_hub.models.Backbone):
+            return layer
     return None
+
+
+def embedding_rows(model):
+    """Rows of the token embedding of the encoder inside a kbert task model (None if it has
+    none), whatever the family calls its size (ELECTRA: vocab_size)."""
+    backbone = find_backbone(model)
+    return None if backbone is None else vocabulary_rows(backbone)
 
 
 def architecture_json(model):
@@ -138,10 +156,12 @@ class Predictor:
         Example:
         >>> # predictor.save("emotion-predictor"); kbert.load_predictor("emotion-predictor")
         """
-        vocabulary = self.preproc.tokenizer.get_vocabulary()
+        tokenizer = self.preproc.tokenizer
+        family = family_of(tokenizer).name
         with io.atomic_folder(folder) as tmp:
-            with open(os.path.join(tmp, VOCAB_FILE), "w", encoding="utf-8") as f:
-                f.write("\n".join(vocabulary) + "\n")
+            # keras-hub's own format: the tokenizer's config (lowercase, strip_accents, …)
+            # and its vocabulary files, for every family
+            tokenizer.save_to_preset(os.path.join(tmp, TOKENIZER_DIR))
             architecture = architecture_json(self.model)
             with open(os.path.join(tmp, MODEL_FILE), "w", encoding="utf-8") as f:
                 f.write(architecture)
@@ -155,9 +175,10 @@ class Predictor:
                 "kbert_version": __version__,
                 "keras_version": keras.__version__,
                 "task": self.task,
+                "family": family,
                 "batch_size": self.batch_size,
                 "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "vocabulary_size": len(vocabulary),
+                "vocabulary_size": int(tokenizer.vocabulary_size()),
                 "embedding_rows": embedding_rows(self.model),
                 "checksums": integrity.folder_checksums(tmp, exclude={META_FILE}),
                 "preprocessor": self.preproc.get_config(),

@@ -28,9 +28,11 @@ from kbert.text.ner import (
     sequence_tagger,
 )
 from kbert.text.qa import QAPreprocessor, qa_from_df, qa_from_squad, qa_model
+from kbert.text.embedding import TransformerEmbedding
 
 __all__ = [
     "DataError", "NERPreprocessor", "QAPreprocessor", "TextClassificationPreprocessor", "Transformer",
+    "TransformerEmbedding",
     "entities_from_array", "entities_from_conll", "entities_from_conll2003", "entities_from_df", "entities_from_txt",
     "print_sequence_taggers", "print_text_classifiers", "print_text_regression_models", "qa_from_df",
     "qa_from_squad", "qa_model", "sequence_tagger", "text_classifier", "text_regression_model", "texts_from_array",

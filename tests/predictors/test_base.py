@@ -27,11 +27,11 @@ def test_save_then_load_in_a_fresh_process_gives_equal_probabilities(trained, tm
     folder = tmp_path / "pred"
     p.save(str(folder))
     expected = p.predict_proba(TEXTS)
-    assert sorted(os.listdir(folder)) == ["kbert_predictor.json", "model.json", "model.weights.h5", "vocab.txt"]
+    assert sorted(os.listdir(folder)) == ["kbert_predictor.json", "model.json", "model.weights.h5", "tokenizer"]
     meta = json.loads((folder / "kbert_predictor.json").read_text())
-    assert meta["format_version"] == 2
-    assert meta["checksums"] == {name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
-                                 for name in ("model.json", "model.weights.h5", "vocab.txt")}
+    assert meta["format_version"] == 3 and meta["family"] == "bert"
+    files = ("model.json", "model.weights.h5", "tokenizer/assets/tokenizer/vocabulary.txt", "tokenizer/tokenizer.json")
+    assert meta["checksums"] == {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in files}
     assert meta["vocabulary_size"] == meta["embedding_rows"] == len(tiny_vocabulary())
     # no training settings: no compile config in model.json, no optimizer slots in the weights
     assert "compile_config" not in json.loads((folder / "model.json").read_text())
@@ -80,9 +80,9 @@ def test_load_checks_version_and_completeness(trained, tmp_path):
     meta = json.loads((folder / "kbert_predictor.json").read_text())
     meta["format_version"] = 99
     (folder / "kbert_predictor.json").write_text(json.dumps(meta))
-    with pytest.raises(PredictorLoadError, match="format version 99.*reads format 2"):
+    with pytest.raises(PredictorLoadError, match="format version 99.*reads format 3"):
         kbert.load_predictor(folder)
-    meta["format_version"] = 2
+    meta["format_version"] = 3
     (folder / "kbert_predictor.json").write_text(json.dumps(meta))
     (folder / "model.weights.h5").unlink()
     with pytest.raises(PredictorLoadError, match="model.weights.h5 is missing"):

@@ -4,6 +4,7 @@ error naming the file (and key) and what to do; format 1 folders load with a war
 import hashlib
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -33,13 +34,18 @@ def edit_meta(folder, **changes):
     return meta
 
 
+VOCAB = "tokenizer/assets/tokenizer/vocabulary.txt"
+
+
 def as_format_1(folder):
-    """The folder as kbert 0.1 wrote it: format 1, no checksums or sizes."""
-    edit_meta(folder, format_version=1, checksums=None, vocabulary_size=None, embedding_rows=None)
+    """The folder as kbert 0.1 wrote it: format 1, vocab.txt, no checksums, sizes or family."""
+    shutil.copy(os.path.join(folder, VOCAB), os.path.join(folder, "vocab.txt"))
+    shutil.rmtree(os.path.join(folder, "tokenizer"))
+    edit_meta(folder, format_version=1, checksums=None, vocabulary_size=None, embedding_rows=None, family=None)
 
 
-def cut_vocabulary(folder, keep):
-    path = os.path.join(folder, "vocab.txt")
+def cut_vocabulary(folder, keep, name=VOCAB):
+    path = os.path.join(folder, name)
     lines = open(path, encoding="utf-8").read().splitlines()
     open(path, "w", encoding="utf-8").write("\n".join(lines[:keep]) + "\n")
     return len(lines)
@@ -47,7 +53,7 @@ def cut_vocabulary(folder, keep):
 
 def test_a_cut_vocabulary_is_named_by_its_checksum(folder):
     cut_vocabulary(folder, 100)
-    with pytest.raises(PredictorLoadError, match=r"file vocab.txt is damaged: its SHA-256 is .* but "
+    with pytest.raises(PredictorLoadError, match=r"file tokenizer/assets/tokenizer/vocabulary.txt is damaged: its SHA-256 is .* but "
                                                  r"kbert_predictor.json recorded .* save it again"):
         kbert.load_predictor(folder)
 
@@ -65,7 +71,7 @@ def test_weights_overwritten_by_random_bytes_are_named(folder):
 
 def test_a_cut_vocabulary_in_a_format_1_folder_is_caught_by_its_size(folder):
     as_format_1(folder)
-    total = cut_vocabulary(folder, 100)
+    total = cut_vocabulary(folder, 100, "vocab.txt")
     expected = rf"vocab.txt' holds 100 tokens but the token embedding of the model in model.json has {total} rows"
     with pytest.warns(UserWarning, match="format 1"), pytest.raises(PredictorLoadError, match=expected):
         kbert.load_predictor(folder)
@@ -74,7 +80,7 @@ def test_a_cut_vocabulary_in_a_format_1_folder_is_caught_by_its_size(folder):
 def test_a_vocabulary_size_that_disagrees_with_the_metadata_is_named(folder):
     total = cut_vocabulary(folder, 100)
     checksums = json.load(open(os.path.join(folder, META)))["checksums"]
-    checksums["vocab.txt"] = hashlib.sha256(open(os.path.join(folder, "vocab.txt"), "rb").read()).hexdigest()
+    checksums[VOCAB] = hashlib.sha256(open(os.path.join(folder, VOCAB), "rb").read()).hexdigest()
     edit_meta(folder, checksums=checksums)  # the checksums edited to match: the sizes still disagree
     with pytest.raises(PredictorLoadError, match=f"holds 100 tokens but kbert_predictor.json records {total}"):
         kbert.load_predictor(folder)
@@ -151,3 +157,20 @@ def test_a_model_file_with_code_is_refused_and_never_run(folder, tmp_path):
     with pytest.raises(PredictorLoadError, match="model.json' is not readable JSON"):
         with pytest.warns(UserWarning, match="format 1"):
             kbert.load_predictor(folder)
+
+
+def test_a_model_of_another_family_is_named(folder, tmp_path):
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+    from conftest import sentiment_df, tiny_family_spec
+
+    _, _, pre = kbert.text.texts_from_df(sentiment_df(20), "text", "label", preset=tiny_family_spec("distilbert"),
+                                         maxlen=16, verbose=0)
+    other = kbert.get_predictor(kbert.text.text_classifier(pre), pre).save(tmp_path / "other")
+    shutil.copy(os.path.join(other, "model.json"), os.path.join(folder, "model.json"))
+    checksums = json.load(open(os.path.join(folder, META)))["checksums"]
+    checksums["model.json"] = hashlib.sha256(open(os.path.join(folder, "model.json"), "rb").read()).hexdigest()
+    edit_meta(folder, checksums=checksums)
+    with pytest.raises(PredictorLoadError, match="holds a distilbert encoder .* tokenizer in tokenizer/ and "
+                                                 "kbert_predictor.json are of family 'bert'"):
+        kbert.load_predictor(folder)

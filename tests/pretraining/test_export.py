@@ -118,3 +118,19 @@ def test_format_1_exports_load_unverified_with_a_warning(pretrained, tmp_path):
     with pytest.warns(UserWarning, match="exported in format 1 .* its files can not be verified"):
         backbone, _ = kbert.load_encoder(str(copy))
     assert backbone.num_layers == 2
+
+
+@pytest.mark.parametrize("family", ["roberta", "albert"])
+def test_any_family_exports_as_a_preset_that_load_encoder_reads(family, tmp_path):
+    from conftest import tiny_family_spec
+    from kbert.models import encode
+
+    backbone, tokenizer = kbert.load_encoder(tiny_family_spec(family))
+    folder = P.export_encoder(backbone, tmp_path / "enc", tokenizer=tokenizer)
+    assert json.loads((pathlib.Path(folder) / "kbert_encoder.json").read_text())["family"] == family
+    loaded, tok = kbert.load_encoder(folder)
+    assert type(loaded) is type(backbone) and type(tok) is type(tokenizer)
+    assert tok("Café naïve, hello world!").tolist() == tokenizer("Café naïve, hello world!").tolist()
+    x = {"token_ids": np.array([[1, 5, 6, 7, 2]], "int32"), "segment_ids": np.zeros((1, 5), "int32"),
+         "padding_mask": np.ones((1, 5), "int32")}
+    np.testing.assert_array_equal(encode(loaded, x)["sequence_output"], encode(backbone, x)["sequence_output"])
