@@ -1,13 +1,17 @@
 #!/usr/bin/env python
-"""Pretrain a BERT encoder (masked LM + next-sentence prediction) on plain text, or continue
-pretraining a checkpoint on your own domain's text, and export it as a keras-hub preset folder.
+"""Pretrain an encoder on plain text with its family's own objective (BERT: masked LM +
+next-sentence prediction; ALBERT: masked LM + sentence-order prediction; RoBERTa, XLM-R,
+DistilBERT, ELECTRA, DeBERTa-v3: masked LM), or continue pretraining a checkpoint of any
+family on your own domain's text, and export it as a keras-hub preset folder.
 
     python recipes/pretrain.py                                   # tiny BERT on ../shared/datasets/corpus
     python recipes/pretrain.py --from minilm --lr 5e-5 --epochs 1 # domain-adaptive continued pretraining
+    python recipes/pretrain.py --from roberta_base_en --lr 5e-5   # RoBERTa: masked LM only
+    python recipes/pretrain.py --family distilbert --whole-word   # a fresh DistilBERT on a new vocabulary
     python recipes/pretrain.py --corpus a.txt b.txt.gz --no-nsp --whole-word --steps 500 --out my-encoder
 
-Prints masked-LM and NSP loss/accuracy per epoch, training throughput (real tokens/s) and the
-validation report, then saves the encoder: `kbert.text.texts_from_df(..., preset="my-encoder")`.
+Prints masked-LM (and NSP/SOP) loss/accuracy per epoch, training throughput (real tokens/s) and
+the validation report, then saves the encoder: `kbert.text.texts_from_df(..., preset="my-encoder")`.
 """
 
 import argparse
@@ -30,18 +34,26 @@ def parse_args(argv=None):
     p.add_argument("--max-sentences", type=int, help="use only the first N sentences of the corpus")
     p.add_argument("--vocab-size", type=int, default=8000)
     p.add_argument("--vocab", help="an existing vocab.txt instead of training one")
-    p.add_argument("--from", dest="from_preset", help="continue pretraining this encoder (e.g. minilm)")
+    p.add_argument("--from", dest="from_preset",
+                   help="continue pretraining this encoder of any family (minilm, roberta_base_en, a folder)")
+    p.add_argument("--family", default=None, choices=["bert", "distilbert", "electra"],
+                   help="the family of a fresh encoder on a new or --vocab WordPiece vocabulary (default bert)")
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--heads", type=int, default=2)
     p.add_argument("--intermediate", type=int, help="feed-forward width (default 4 × hidden)")
     add_common(p, maxlen=128, batch_size=64, lr=1e-3, epochs=1, out="my-encoder", preset=None)
     p.add_argument("--steps", type=int, help="train this many batches instead of whole epochs")
-    p.add_argument("--nsp", action=argparse.BooleanOptionalAction, default=True,
-                   help="next-sentence prediction (--no-nsp: full-sentence packing, masked LM only)")
+    p.add_argument("--nsp", action=argparse.BooleanOptionalAction, default=None,
+                   help="next-sentence prediction (--no-nsp: full-sentence packing, masked LM only); "
+                        "default: the family's own objective")
+    p.add_argument("--objective", choices=["mlm+nsp", "mlm+sop", "mlm"],
+                   help="the pretraining objective (default: the family's: bert mlm+nsp, albert mlm+sop, others mlm)")
     p.add_argument("--whole-word", action="store_true", help="mask all pieces of a word together")
     p.add_argument("--mask-rate", type=float, default=0.15)
     args = p.parse_args(argv)
+    if args.family and args.from_preset:
+        p.error("--family names the family of a fresh encoder; --from's encoder brings its own.")
     if args.val_corpus is None and args.corpus == [os.path.join(SHARED, "train.txt.gz")]:
         args.val_corpus = [os.path.join(SHARED, "valid.txt")]
     return args
@@ -70,8 +82,10 @@ def main(argv=None):
         vocabulary = P.build_vocabulary(corpus, vocabulary_size=args.vocab_size, lowercase=True)
         print(f"kbert: WordPiece vocabulary of {len(vocabulary)} pieces built in {time.time() - t:.0f} s")
     trn, val, preproc = P.pretraining_data(corpus, vocabulary=vocabulary, maxlen=args.maxlen, nsp=args.nsp,
-                                           mask_rate=args.mask_rate, whole_word=args.whole_word,
-                                           val_corpus=val_corpus, seed=args.seed)
+                                           objective=args.objective, mask_rate=args.mask_rate,
+                                           whole_word=args.whole_word, val_corpus=val_corpus, seed=args.seed,
+                                           family=args.family)
+    print(f"kbert: {preproc.family.name} encoder, objective {preproc.objective}")
     epochs = args.epochs
     if args.steps:
         per_epoch = trn.steps(args.batch_size)

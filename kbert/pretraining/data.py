@@ -1,7 +1,9 @@
-"""Pretraining data: sentence pairs for next-sentence prediction (or full-sentence
-packing) and dynamic masked-LM masking in the tf.data pipeline.
+"""Pretraining data: each family's examples — sentence pairs for next-sentence prediction
+(BERT), segment pairs for sentence-order prediction (ALBERT), full-sentence packing (the
+masked-LM-only families) — and dynamic masked-LM masking in the tf.data pipeline.
 
-    trn, val, preproc = pretraining_data(corpus, vocabulary=vocab, maxlen=128, nsp=True)
+    trn, val, preproc = pretraining_data(corpus, vocabulary=vocab, maxlen=128)             # BERT: MLM + NSP
+    trn, val, preproc = pretraining_data(corpus, vocabulary="roberta_base_en", maxlen=128)  # MLM only
 
 Examples (fixed once, seeded) follow the BERT paper's `create_instances_from_document`:
 sentences of a document are gathered into a chunk of about maxlen - 3 pieces (10 % of
@@ -9,15 +11,21 @@ chunks get a shorter random target, `short_seq_prob`), the chunk is cut at a ran
 sentence boundary into segment A and B, and with probability 0.5 B is replaced by a
 random stretch of another document (NSP label 1 = "random next"). The longer segment
 is trimmed (at a random end) until [CLS] A [SEP] B [SEP] fits maxlen; trimmed pairs are
-counted. nsp=False packs whole consecutive sentences of one document up to maxlen - 2
-(RoBERTa's DOC-SENTENCES), segment ids all 0, no NSP head.
+counted. RoBERTa and XLM-R pairs read `<s> A </s></s> B </s>`.
+
+Sentence-order prediction (ALBERT) cuts the same chunks into A and B, and swaps half of
+the pairs (SOP label 1 = swapped): both segments always come from one document.
+
+Masked LM only (nsp=False, or objective="mlm": RoBERTa, XLM-R, DistilBERT, ELECTRA,
+DeBERTa-v3 by default) packs whole consecutive sentences of one document up to maxlen - 2
+(RoBERTa's DOC-SENTENCES), segment ids all 0, no second head.
 
 Masking is drawn anew for every batch of every epoch (stateless random ops seeded by the
 epoch's seed and the batch number, so a resumed run replays them): `mask_rate` of
-the maskable pieces (never [CLS], [SEP] or padding) are chosen — per row, exactly
+the maskable pieces (never the start, end, mask or padding pieces) are chosen — per row, exactly
 floor(rate · n + U) of them, an unbiased stochastic rounding — of which 80 % become
-[MASK], 10 % a random piece and 10 % stay. whole_word=True chooses words (a piece and
-its "##" continuations) instead of pieces. Validation data gets the same masks at every
+the mask piece, 10 % a random ordinary piece and 10 % stay. whole_word=True chooses words
+(a word's first piece and the pieces continuing it, in any piece style) instead of pieces. Validation data gets the same masks at every
 evaluation.
 """
 
@@ -29,6 +37,7 @@ import tensorflow as tf
 from kbert.data import TaskData, set_fixed_shapes
 from kbert.encoders import load_tokenizer, tokenizer_from_vocabulary
 from kbert.errors import DataError
+from kbert.families import family_by_name, family_of
 from kbert.pretraining.preprocessor import PretrainingPreprocessor
 from kbert.pretraining.vocab import load_vocabulary
 
@@ -51,39 +60,60 @@ class PretrainingData(TaskData):
         fixed = fixed_length is not None or self.fixed_shapes
 
         def mask(element, s):
-            x, nsp = element if with_targets else (element, None)
+            x, pair = element if with_targets else (element, None)
             num = preproc.max_predictions(tf.shape(x["token_ids"])[1]) if fixed else None
             inputs, mlm = preproc.mask_batch(x, s, num)
             if not with_targets:
                 return inputs
             y = {"mlm": mlm}
-            if preproc.nsp:
-                y["nsp"] = nsp
+            if preproc.pair_head:
+                y[preproc.pair_head] = pair
             return inputs, y
 
         return tf.data.Dataset.zip((ds, seeds)).map(mask, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def pretraining_data(corpus, vocabulary="minilm", maxlen=128, nsp=True, mask_rate=0.15, whole_word=False,
+def pretraining_data(corpus, vocabulary="minilm", maxlen=128, nsp=None, mask_rate=0.15, whole_word=False,
                      val_corpus=None, val_pct=0.05, lowercase=True, short_seq_prob=0.1, seed=0, fixed_shapes=False,
-                     verbose=1):
+                     verbose=1, objective=None, family=None):
     """A corpus → (train PretrainingData, val PretrainingData, preprocessor).
 
-    vocabulary: a list of tokens or a vocab.txt path (from build_vocabulary), or an
-        encoder spec ("minilm", a preset folder) whose tokenizer (and later weights) to use.
-    val_corpus: a separate validation corpus; otherwise val_pct of the examples (chosen
-        at random, seeded) are held out.
+    Args:
+        corpus: a kbert Corpus (corpus_from_files, corpus_from_texts).
+        vocabulary: a list of tokens or a vocab.txt path (from build_vocabulary: a WordPiece
+            vocabulary), or an encoder spec of any family ("minilm", "roberta_base_en", a
+            preset or Hugging Face folder, an encoder dict with tokenizer files) whose
+            tokenizer (and later weights) to use.
+        maxlen: pieces per example.
+        nsp, objective: the pretraining objective (see PretrainingPreprocessor); default:
+            the family's own — BERT "mlm+nsp", ALBERT "mlm+sop", the others "mlm".
+        family: the WordPiece family of a vocabulary list or vocab.txt ("bert" default,
+            "distilbert", "electra"), which sets the default objective and the encoder.
+        mask_rate, whole_word: the masking rule.
+        val_corpus: a separate validation corpus; otherwise val_pct of the examples (chosen
+            at random, seeded) are held out.
+        lowercase: of a vocabulary list or vocab.txt.
+        short_seq_prob, seed, fixed_shapes, verbose: as the names say.
+
+    Returns:
+        (train data, validation data, PretrainingPreprocessor).
+
+    Example:
+    >>> # trn, val, pre = pretraining_data(corpus, vocabulary=build_vocabulary(corpus), maxlen=128)
     """
     preset = None
-    if isinstance(vocabulary, (list, tuple)):
-        tokenizer = tokenizer_from_vocabulary(vocabulary, lowercase=lowercase)
-    elif isinstance(vocabulary, str) and vocabulary.endswith(".txt"):
-        tokenizer = tokenizer_from_vocabulary(load_vocabulary(vocabulary), lowercase=lowercase)
+    if isinstance(vocabulary, (list, tuple)) or (isinstance(vocabulary, str) and vocabulary.endswith(".txt")):
+        tokens = list(vocabulary) if isinstance(vocabulary, (list, tuple)) else load_vocabulary(vocabulary)
+        tokenizer = tokenizer_from_vocabulary(tokens, lowercase=lowercase, family=family or "bert")
     else:
         tokenizer = load_tokenizer(vocabulary)
         preset = vocabulary
+        if family is not None and family_by_name(family) != family_of(tokenizer):
+            raise ValueError(f"family={family!r} differs from the family of vocabulary={describe_spec(vocabulary)} "
+                             f"({family_of(tokenizer).name}); family= only picks the family of a WordPiece "
+                             "vocabulary list or vocab.txt.")
     preproc = PretrainingPreprocessor(tokenizer, maxlen=maxlen, nsp=nsp, mask_rate=mask_rate, whole_word=whole_word,
-                                      short_seq_prob=short_seq_prob, seed=seed, preset=preset)
+                                      short_seq_prob=short_seq_prob, seed=seed, preset=preset, objective=objective)
     trn = build_examples(preproc, corpus, seed, "train", verbose)
     if val_corpus is not None:
         val = build_examples(preproc, val_corpus, seed + 1, "val", verbose)
@@ -102,6 +132,10 @@ def pretraining_data(corpus, vocabulary="minilm", maxlen=128, nsp=True, mask_rat
     return trn, val, preproc
 
 
+def describe_spec(spec):
+    return f"{{'family': {spec.get('family', 'bert')!r}, …}}" if isinstance(spec, dict) else repr(spec)
+
+
 def build_examples(preproc, corpus, seed, name, verbose):
     dropped = {}
     documents = list(preproc.tokenize_documents(corpus, dropped))
@@ -110,22 +144,31 @@ def build_examples(preproc, corpus, seed, name, verbose):
     features, labels = preproc.pack(preproc.examples(documents, random.Random(seed), stats))
     lengths = features["token_ids"].row_lengths().numpy()
     stats.update(examples=len(lengths), mean_length=float(lengths.mean()))
-    if preproc.nsp:
+    if preproc.pair_head == "nsp":
         stats["random_next_share"] = float(labels.mean())
+    elif preproc.pair_head == "sop":
+        stats["swapped_share"] = float(labels.mean())
     if verbose:
         msg = (f"kbert: {name}: {stats['documents']} documents, {stats['sentences']} sentences, "
                f"{stats['pieces']} word pieces → {stats['examples']} examples of {stats['mean_length']:.1f} "
                f"pieces on average (maxlen {preproc.maxlen})")
-        if preproc.nsp:
+        if preproc.pair_head == "nsp":
             msg += f", {stats['random_next_share']:.1%} with a random next segment"
+        elif preproc.pair_head == "sop":
+            msg += f", {stats['swapped_share']:.1%} with their two segments swapped (sentence order)"
         print(msg)
         if stats.get("truncated"):
+            how = ("at their outer ends (A's start, B's end), so that A and B stay adjacent"
+                   if preproc.pair_head == "sop" else "at a random end of their longer segment (as in BERT)")
             print(f"kbert: {name}: {stats['truncated']} of {stats['examples']} sentence pairs overran maxlen and were "
-                  "trimmed at a random end of their longer segment (as in BERT, chunks fill up to maxlen).")
+                  f"trimmed {how}; chunks fill up to maxlen.")
         if stats.get("empty_sentences"):
             print(f"kbert: {name}: {stats['empty_sentences']} sentences gave no word pieces (only characters the "
                   "tokenizer drops) and were left out.")
+        if stats.get("unpaired_sentences"):
+            print(f"kbert: {name}: {stats['unpaired_sentences']} one-piece sentences alone in their chunk gave no "
+                  "sentence-order pair and were left out.")
         if stats.get("split_sentences"):
             print(f"kbert: {name}: {stats['split_sentences']} sentences longer than maxlen were split.")
-    pad = {"token_ids": preproc.tokenizer.pad_token_id}
+    pad = {"token_ids": preproc.ids["pad"]}
     return PretrainingData(features, labels, preproc, pad_values=pad, stats=stats)

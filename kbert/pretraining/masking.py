@@ -7,39 +7,62 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from kbert.families import special_ids
 from kbert.metrics import IGNORE_INDEX
+from kbert.pieces import vocabulary_list, word_start_table
+
+
+def is_marked_special(piece):
+    """[CLS], <s>, <mask>, [unused5] …: pieces no text is tokenized into."""
+    return (piece.startswith("[") and piece.endswith("]") or piece.startswith("<") and piece.endswith(">")) \
+        and len(piece) > 2
 
 
 class DynamicMasker:
     """Chooses and masks pieces of padded batches.
 
     Args:
-        vocabulary: the tokenizer's tokens (continuations start with "##").
-        special_ids: ids never masked ([CLS], [SEP], [PAD], [MASK]).
-        mask_id: the [MASK] id.
+        vocabulary: the tokenizer's pieces in id order (`kbert.pieces.vocabulary_list`).
+        special_ids: ids never masked (start, end, pad, mask: `kbert.families.special_ids`).
+        mask_id: the mask piece's id.
         mask_rate: share of the maskable pieces (or words) chosen per row.
-        whole_word: choose words (a piece and its "##" continuations) instead of pieces.
-        mask_token_rate, random_token_rate: of the chosen, the share set to [MASK] and the
-            share set to a random ordinary piece (the rest stay).
+        whole_word: choose words (a word's first piece and the pieces that continue it)
+            instead of pieces.
+        mask_token_rate, random_token_rate: of the chosen, the share set to the mask piece
+            and the share set to a random ordinary piece (the rest stay).
+        word_starts: a boolean array over the vocabulary, which pieces begin a word
+            (`kbert.pieces.word_start_table`); default: WordPiece's rule (no "##").
 
     Example:
+    >>> # masker = DynamicMasker.for_tokenizer(tokenizer, whole_word=True)
     >>> # inputs, targets = masker.mask_batch({"token_ids": ids, "padding_mask": mask}, seed=[0, 1])
     """
 
     def __init__(self, vocabulary, special_ids, mask_id, mask_rate=0.15, whole_word=False, mask_token_rate=0.8,
-                 random_token_rate=0.1):
-        self.special_ids = list(special_ids)
-        self.mask_id = mask_id
+                 random_token_rate=0.1, word_starts=None):
+        self.special_ids = [int(i) for i in special_ids]
+        self.mask_id = int(mask_id)
         self.mask_rate = float(mask_rate)
         self.whole_word = bool(whole_word)
         self.mask_token_rate = float(mask_token_rate)
         self.random_token_rate = float(random_token_rate)
-        self.continuation = np.array([t.startswith("##") for t in vocabulary])
-        # random replacements are ordinary pieces, never [CLS], [MASK], [unused5] and the like
+        if word_starts is None:
+            self.continuation = np.array([t.startswith("##") for t in vocabulary])
+        else:
+            self.continuation = np.logical_not(np.asarray(word_starts, bool))
+        # random replacements are ordinary pieces, never [CLS], <mask>, [unused5] and the like
+        special = set(self.special_ids)
         self.random_candidates = np.array(
-            [i for i, t in enumerate(vocabulary) if not (t.startswith("[") and t.endswith("]"))], dtype=np.int32)
+            [i for i, t in enumerate(vocabulary) if i not in special and not is_marked_special(t)], dtype=np.int32)
         if len(self.random_candidates) == 0:
             raise ValueError("The vocabulary has no ordinary pieces.")
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer, mask_rate=0.15, whole_word=False, mask_token_rate=0.8, random_token_rate=0.1):
+        """The masker of any keras-hub tokenizer: its specials, mask piece and word starts."""
+        ids = special_ids(tokenizer)
+        return cls(vocabulary_list(tokenizer), [ids["start"], ids["end"], ids["pad"], ids["mask"]], ids["mask"],
+                   mask_rate, whole_word, mask_token_rate, random_token_rate, word_starts=word_start_table(tokenizer))
 
     def max_predictions(self, length):
         """Predictions per row under fixed shapes, for a batch width (int or tensor): enough

@@ -1,9 +1,14 @@
 """kbert.pretraining.masking: BERT's 80/10/10 rule over 100k positions, and whole-word masking."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
+from conftest import tiny_family_spec
+from kbert.encoders import load_tokenizer
 from kbert.metrics import IGNORE_INDEX as IGNORE
+from kbert.pieces import starts_word, style_of, vocabulary_list
+from kbert.pretraining import PretrainingPreprocessor
 
 from .helpers import make_preproc
 
@@ -80,3 +85,30 @@ def test_whole_word_masking_masks_every_piece_of_a_chosen_word():
                 word = []
             word.append(p)
     assert n_words > 100
+
+
+@pytest.mark.parametrize("family", ["roberta", "albert"])
+def test_whole_words_and_random_pieces_in_sentencepiece_and_byte_bpe(family):
+    """Word starts come from the piece style ("▁", "Ġ"), specials are never chosen, and random
+    replacements are ordinary pieces."""
+    tokenizer = load_tokenizer(tiny_family_spec(family))
+    pre = PretrainingPreprocessor(tokenizer, maxlen=64, whole_word=True, mask_rate=0.3)
+    vocab, style = vocabulary_list(tokenizer), style_of(tokenizer)
+    assert not {pre.ids["start"], pre.ids["end"], pre.ids["pad"], pre.mask_id} & set(pre.masker.random_candidates)
+    assert not [vocab[i] for i in pre.masker.random_candidates if vocab[i][0] in "<[" and vocab[i][-1] in ">]"]
+    text = "Café naïve résumé, 3.50 dollars! the happy cat is gloomy today and the sky is blue"
+    body = [int(i) for i in np.asarray(tokenizer(text))]
+    row = [pre.ids["start"], *body, pre.ids["end"]]
+    ids = np.full((64, 80), pre.ids["pad"], np.int32)
+    ids[:, :len(row)] = row
+    x = {"token_ids": tf.constant(ids), "padding_mask": tf.constant((np.arange(80) < len(row)).astype(np.int32)[None]
+                                                                  .repeat(64, 0))}
+    inputs, targets = pre.mask_batch(x, tf.constant([1, 2], tf.int64))
+    starts = [True] + [starts_word(vocab[i], style) for i in body[1:]]  # the text's first piece starts a word
+    words = np.cumsum(starts)  # word number of each body piece
+    for r, (pos, tgt) in enumerate(zip(inputs["mask_positions"].numpy(), targets.numpy())):
+        chosen = set(int(p) for p, t in zip(pos, tgt) if t != IGNORE)
+        assert chosen and not chosen & {0, len(row) - 1} and max(chosen) < len(row)  # never specials or padding
+        chosen_words = {int(words[p - 1]) for p in chosen}
+        # a word is chosen whole: every piece of it
+        assert chosen == {i + 1 for i, w in enumerate(words) if w in chosen_words}
