@@ -10,14 +10,15 @@ from conftest import ROOT
 LAYERS = [
     ("kbert.errors", "kbert.metrics", "kbert.version", "kbert.integrity"),
     ("kbert.io",),
-    ("kbert.data", "kbert.encoders", "kbert.families", "kbert.hf", "kbert.pieces", "kbert.converters", "kbert.backbones", "kbert.tokenizers", "kbert.seeding", "kbert.precision", "kbert.schedules", "kbert.distribute",
-     "kbert.optimizers", "kbert.plots"),
+    ("kbert.data", "kbert.encoders", "kbert.families", "kbert.hf", "kbert.pieces", "kbert.converters",
+     "kbert.backbones", "kbert.tokenizers", "kbert.seeding", "kbert.precision", "kbert.schedules",
+     "kbert.distribute", "kbert.optimizers", "kbert.plots"),
     ("kbert.callbacks", "kbert.models"),
     ("kbert.tasks",),
-    ("kbert.text", "kbert.pretraining"),  # the tasks
-    ("kbert.learner",),
+    ("kbert.text", "kbert.pretraining", "kbert.distill"),  # the tasks (and distillation over any of them)
+    ("kbert.learner", "kbert.explain"),
     ("kbert.predictors",),
-    ("kbert",),
+    ("kbert", "kbert.onnx"),  # kbert.onnx: the TensorFlow-free runtime of exported predictors
 ]
 TASK_PACKAGES = ("kbert.text.classification", "kbert.text.ner", "kbert.text.qa", "kbert.pretraining")
 

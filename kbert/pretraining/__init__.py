@@ -1,5 +1,8 @@
-"""BERT pretraining: corpora, WordPiece vocabularies, NSP pairs / packing, dynamic masking,
-the pretrainer model and the export of its encoder.
+"""Pretraining of any encoder family with its own objective: corpora, WordPiece vocabularies
+(`build_vocabulary`; other families bring their tokenizer files), pairs for next-sentence
+prediction (BERT) or sentence-order prediction (ALBERT) or single segments (masked LM only:
+RoBERTa, XLM-R, DistilBERT, DeBERTa-v3, ELECTRA), packing, dynamic masking, the pretrainer
+model and the export of its encoder.
 
     corpus = corpus_from_files(["train.txt.gz"])
     vocab = build_vocabulary(corpus, vocabulary_size=8000)
