@@ -1,13 +1,16 @@
 #!/usr/bin/env python
 """Speed and quality of kbert's text classifier against peers on the emotion data set.
 
-Peers, measured in the same run on the same rows, batch size and encoder folder ("minilm"):
-- keras-hub's own `BertTextClassifier` (its preprocessor pads every row to sequence_length = maxlen);
+Peers, measured in the same run on the same rows, batch size and encoder (--preset, default
+"minilm"; any family: "roberta-base", "distilbert-base-uncased", a keras-hub preset, a folder):
+- keras-hub's own TextClassifier of the family (e.g. `BertTextClassifier`; its preprocessor pads
+  every row to sequence_length = maxlen), when keras-hub can read the encoder;
 - Hugging Face transformers on PyTorch with per-batch dynamic padding, when torch and
-  transformers are installed (`pip install -e ".[bench]"`).
+  transformers are installed (`pip install -e ".[bench]"`) and can read the encoder.
 
     python benchmarks/classification.py                 # speed: 3,000 rows, 2 epochs, each side
     python benchmarks/classification.py --quality       # kbert on the full training set, 3 epochs
+    python benchmarks/classification.py --preset roberta-base --sides kbert-float32,keras-hub
 
 Prints training and prediction examples/s for each side and kbert's ratio to each peer,
 real (non-padding) tokens/s, the padded share of each side's batches, and validation accuracy.
@@ -75,7 +78,7 @@ def run_kbert(train, val, args, precision):
     import kbert
 
     trn, vd, pre = kbert.text.texts_from_df(train, "text", "label_name", val_df=val, maxlen=args.maxlen,
-                                            preset="minilm", verbose=0)
+                                            preset=args.preset, verbose=0)
     model = kbert.text.text_classifier(pre, precision=precision, seed=args.seed)
     learner = kbert.get_learner(model, trn, vd, batch_size=args.batch_size, seed=args.seed)
     timer = BatchTimer()
@@ -102,20 +105,32 @@ def run_kbert(train, val, args, precision):
     }
 
 
+def encoder_location(preset):
+    """The folder or name the peers load: minilm's folder, else the preset as given."""
+    from kbert.encoders import minilm_path
+
+    return minilm_path() if preset.lower() == "minilm" else preset
+
+
 def run_keras_hub(train, val, args, classes):
     import keras
     import keras_hub
     import numpy as np
 
     import kbert
-    from kbert.encoders import minilm_path
+    from kbert import hf
 
-    folder = minilm_path()
+    location = encoder_location(args.preset)
+    location = hf.preset_for_name(location) or location  # "roberta-base" → keras-hub's "roberta_base_en"
     keras.utils.set_random_seed(args.seed)
-    tokenizer = keras_hub.models.BertTokenizer.from_preset(folder)
-    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=args.maxlen)
-    clf = keras_hub.models.BertTextClassifier.from_preset(folder, num_classes=len(classes),
+    try:
+        tokenizer = keras_hub.models.Tokenizer.from_preset(location)
+        preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(location, sequence_length=args.maxlen)
+        clf = keras_hub.models.TextClassifier.from_preset(location, num_classes=len(classes),
                                                           preprocessor=preprocessor)
+    except Exception as e:  # e.g. a Hugging Face folder, which only kbert converts
+        print(f"keras-hub can not load {args.preset!r} as a TextClassifier ({type(e).__name__}: {e}): side skipped")
+        return None
     index = {c: i for i, c in enumerate(classes)}
     y = train["label_name"].map(index).to_numpy()
     yv = val["label_name"].map(index).to_numpy()
@@ -134,7 +149,7 @@ def run_keras_hub(train, val, args, classes):
     pred_secs = time.perf_counter() - start
     pieces = np.array([min(len(tokenizer(t)) + 2, args.maxlen) for t in train["text"]])
     return {
-        "name": "keras-hub BertTextClassifier",
+        "name": f"keras-hub {type(clf).__name__}",
         "train_ex_s": batches * args.batch_size / secs,
         "train_tok_s": batches * args.batch_size / secs * pieces.mean(),
         "padded_share": 1 - pieces.mean() / args.maxlen,
@@ -149,15 +164,18 @@ def run_huggingface(train, val, args, classes):
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
     except ImportError:
+        print("torch/transformers not installed: Hugging Face side skipped (pip install -e '.[bench]')")
         return None
     import numpy as np
 
-    from kbert.encoders import minilm_path
-
     torch.manual_seed(args.seed)
-    folder = minilm_path()
-    tok = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=len(classes))
+    folder = encoder_location(args.preset)
+    try:
+        tok = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=len(classes))
+    except Exception as e:  # e.g. a keras-hub preset name, which transformers does not know
+        print(f"transformers can not load {args.preset!r} ({type(e).__name__}: {e}): side skipped")
+        return None
     index = {c: i for i, c in enumerate(classes)}
     texts, y = train["text"].tolist(), train["label_name"].map(index).to_numpy()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -232,6 +250,8 @@ def main():
     p.add_argument("--maxlen", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preset", default="minilm",
+                   help='encoder of any family: "minilm", "roberta-base", a keras-hub preset or a folder')
     p.add_argument("--sides", default="kbert-float32,kbert-mixed_bfloat16,keras-hub,huggingface",
                    help="comma-separated: kbert-float32, kbert-mixed_bfloat16, kbert-auto, keras-hub, huggingface")
     p.add_argument("--quality", action="store_true",
@@ -247,19 +267,19 @@ def main():
     train, val = load_frames(args)
     classes = sorted(train["label_name"].unique())
     print(f"emotion: {len(train)} training rows, {len(val)} validation rows, batch {args.batch_size}, "
-          f"maxlen {args.maxlen}, {args.epochs} epochs, lr {args.lr}")
+          f"maxlen {args.maxlen}, {args.epochs} epochs, lr {args.lr}, encoder {args.preset}")
     results = []
     for side in args.sides.split(","):
         print(f"\n=== {side}")
         if side.startswith("kbert-"):
             results.append({**run_kbert(train, val, args, side.removeprefix("kbert-")), "side": side})
         elif side == "keras-hub":
-            results.append({**run_keras_hub(train, val, args, classes), "side": side})
+            r = run_keras_hub(train, val, args, classes)
+            if r is not None:
+                results.append({**r, "side": side})
         elif side == "huggingface":
             r = run_huggingface(train, val, args, classes)
-            if r is None:
-                print("torch/transformers not installed: Hugging Face side skipped (pip install -e '.[bench]')")
-            else:
+            if r is not None:
                 results.append({**r, "side": side})
         else:
             sys.exit(f"unknown side {side!r}")

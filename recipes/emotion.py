@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""Fine-tune BERT on the emotion data set (ktrain's BERT emotion tutorial, on Keras 3).
+"""Fine-tune an encoder on the emotion data set (ktrain's BERT emotion tutorial, on Keras 3).
 
     python recipes/emotion.py                      # ../shared/datasets/emotion if present, else the sample
     python recipes/emotion.py --demo               # a short run (< 10 minutes on 2 CPU cores, see DEMO)
+    python recipes/emotion.py --preset roberta-base   # any family: a Hugging Face name, keras-hub preset or folder
     python recipes/emotion.py --train my.csv --val my_val.csv --epochs 3 --lr 1e-4 --out my-predictor
 
 Prints the per-class report, saves the predictor, and writes lr_find.png (with --lr-find)

@@ -5,7 +5,7 @@
 
 ktrain's arguments are accepted: `preprocess_mode` picks the encoder when no `preset` is
 given; `max_features`, `ngram_range` and `lang` size ktrain's word-id vocabulary, which a
-BERT encoder does not have, so they are noted and ignored.
+pretrained encoder does not have, so they are noted and ignored.
 """
 
 import math
@@ -37,7 +37,7 @@ def encoder_for(preprocess_mode, preset):
     PREPROCESS_MODES), else "minilm"."""
     if preprocess_mode is not None and preprocess_mode not in PREPROCESS_MODES:
         hint = (" ktrain's 'standard' mode feeds word ids to fasttext/nbsvm/GRU models, which kbert does not "
-                "have; kbert fine-tunes a BERT encoder:" if preprocess_mode == "standard" else "")
+                "have; kbert fine-tunes a pretrained encoder:" if preprocess_mode == "standard" else "")
         raise ValueError(f"preprocess_mode={preprocess_mode!r} is not one of {sorted(PREPROCESS_MODES)}.{hint} "
                          "use preprocess_mode='bert' (or leave it out), or preset=<an encoder>.")
     if preset is not None:
@@ -49,11 +49,11 @@ def encoder_for(preprocess_mode, preset):
 
 
 def note_unused(**given):
-    """One printed note naming ktrain arguments that have no effect on a BERT encoder."""
+    """One printed note naming ktrain arguments that have no effect on a pretrained encoder."""
     used = {k: v for k, v in given.items() if v is not None and v is not False}
     if used:
         parts = "; ".join(f"{k}={v!r} {KTRAIN_ONLY[k]}" for k, v in used.items())
-        print(f"kbert: note: {parts} — no effect on a BERT encoder's word pieces; ignored.")
+        print(f"kbert: note: {parts} — no effect on a pretrained encoder's word pieces; ignored.")
 
 
 def split_frame(df, val_pct, random_state, targets=None, mode=None, classes=None):

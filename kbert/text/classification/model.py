@@ -1,4 +1,6 @@
-"""The text classifier (and regressor): an encoder + a dense head on the pooled [CLS] output.
+"""The text classifier (and regressor): an encoder of any family + a dense head on its pooled
+output ([CLS]'s pooler for BERT and ALBERT, the first token's state for the families without
+a pooler: RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA, DeBERTa-v3 — `kbert.models.encode`).
 
 `text_classifier(preproc)` is kbert's form; ktrain's `text_classifier("bert", train_data=trn,
 preproc=preproc)` and `text_regression_model("bert", ...)` build the same model.
@@ -7,6 +9,7 @@ preproc=preproc)` and `text_regression_model("bert", ...)` build the same model.
 import keras
 
 from kbert.data import TaskData
+from kbert.families import family_of
 from kbert.models import build_task_model, dense_head, encode, encoder_inputs
 from kbert.text.classification.labels import MULTILABEL, REGRESSION
 from kbert.text.classification.preprocessor import TextClassificationPreprocessor
@@ -24,8 +27,8 @@ CLASSIFIERS = {
 }
 REGRESSORS = {**{k: v for k, v in CLASSIFIERS.items() if k not in ("logreg", "nbsvm")},
               "linreg": "linear text regression using a trainable Embedding layer"}
-KBERT_NOTE = ("kbert fine-tunes the encoder the data was tokenized for (the loader's preset, e.g. minilm) "
-              "with a dense head on [CLS]")
+KBERT_NOTE = ("kbert fine-tunes the encoder the data was tokenized for (the loader's preset, e.g. minilm, "
+              "roberta-base) with a dense head on its first token")
 
 
 def print_text_classifiers():
@@ -57,7 +60,7 @@ def resolve_preproc(name, train_data, preproc, builder):
         if name not in ENCODER_NAMES:
             if name in CLASSIFIERS or name in REGRESSORS:
                 raise ValueError(f"{name!r} is one of ktrain's word-id models, which kbert does not have; kbert "
-                                 f"fine-tunes a BERT encoder: {builder}('bert', train_data=trn, preproc=preproc).")
+                                 f"fine-tunes an encoder: {builder}('bert', train_data=trn, preproc=preproc).")
             raise ValueError(f"invalid name for {builder}: {name!r}; use 'bert' or 'distilbert' "
                              "(print_text_classifiers() lists ktrain's names).")
     data = train_data[0] if isinstance(train_data, tuple) and train_data else train_data
@@ -69,10 +72,17 @@ def resolve_preproc(name, train_data, preproc, builder):
         raise TypeError(f"{builder} needs the preprocessor returned by texts_from_df / texts_from_array.")
     if data is not None and data.preprocessor is not preproc:
         raise ValueError("train_data was made by another preprocessor than preproc.")
-    if name == "distilbert" and "distil" not in str(preproc.preset).lower():
-        print(f"kbert: {builder}('distilbert') uses the encoder the data was tokenized for, {preproc.preset!r} "
+    if name == "distilbert" and family_of(preproc.tokenizer).name != "distilbert":
+        print(f"kbert: {builder}('distilbert') uses the encoder the data was tokenized for, {encoder_name(preproc)} "
               "(load the data with preprocess_mode='distilbert' for DistilBERT).")
     return name, preproc
+
+
+def encoder_name(preproc):
+    """The preset as the user wrote it, or "a <family> encoder dict" (not its whole vocabulary)."""
+    if isinstance(preproc.preset, str):
+        return repr(preproc.preset)
+    return f"a {family_of(preproc.tokenizer).name} encoder dict"
 
 
 def note_metrics(metrics, preproc, defaults):
@@ -83,7 +93,8 @@ def note_metrics(metrics, preproc, defaults):
 
 def text_classifier(name=None, train_data=None, preproc=None, multilabel=None, metrics=None, verbose=1, *,
                     dropout=0.1, precision="float32", strategy=None, encoder=None, seed=None):
-    """A compiled `keras.Model`: BertBackbone + dropout + dense head on the [CLS] pooled output.
+    """A compiled `keras.Model`: the encoder + dropout + a dense head on its pooled output
+    (BERT/ALBERT: the [CLS] pooler; other families: the first token's hidden state).
 
     Outputs logits; the loss is softmax cross-entropy (multi-class), sigmoid binary
     cross-entropy (multi-label) or mean squared error (regression).
@@ -144,7 +155,7 @@ def text_regression_model(name=None, train_data=None, preproc=None, metrics=None
 
 
 def build_head(backbone, inputs, num_outputs, dropout=0.1):
-    """Logits of a dense layer on the encoder's pooled [CLS] output."""
+    """Logits of a dense layer on the encoder's pooled output (`kbert.models.encode`)."""
     pooled = encode(backbone, inputs)["pooled_output"]
     return dense_head(num_outputs, dropout, dropout_name="classifier_dropout")(pooled)
 

@@ -9,10 +9,12 @@ import tensorflow as tf
 from kbert import metrics as M
 from kbert.data import TaskData
 from kbert.errors import DataError, format_rows
+from kbert.families import family_of, special_ids
 from kbert.tasks import TaskPreprocessor
 from kbert.text.classification.labels import MULTICLASS, MULTILABEL, REGRESSION, LabelEncoder, check_columns
 
 TOKENIZE_BATCH = 1024
+EAGER_ROWS = TOKENIZE_BATCH  # up to this many texts are tokenized eagerly (no graph to trace)
 
 
 def check_texts(df, column, df_name):
@@ -33,6 +35,17 @@ def check_texts(df, column, df_name):
     return values.tolist()
 
 
+def _ragged(pieces):
+    if isinstance(pieces, tf.RaggedTensor):
+        return pieces
+    return tf.ragged.constant(pieces, dtype=tf.int32, ragged_rank=1, inner_shape=())
+
+
+def _text(value):
+    value = value.numpy() if hasattr(value, "numpy") else value
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
 class TextData(TaskData):
     """TaskData of texts that also unpacks as ktrain's BERT-mode `(x, y)` tuple:
     `(x_train, y_train), (x_test, y_test), preproc = texts_from_array(...)` gives
@@ -49,9 +62,11 @@ class TextClassificationPreprocessor(TaskPreprocessor):
     loss, metrics and reports.
 
     Args:
-        tokenizer: a keras-hub tokenizer (`kbert.encoders.load_tokenizer`).
-        maxlen: word pieces per text (pair), [CLS] and [SEP]s included; longer texts are
-            truncated, counted and reported.
+        tokenizer: a keras-hub tokenizer of any family (`kbert.encoders.load_tokenizer`).
+        maxlen: word pieces per text (pair), the special pieces included; longer texts are
+            truncated, counted and reported. A pair is packed in the family's own form:
+            `[CLS] a [SEP] b [SEP]` (BERT, ALBERT, ELECTRA, DistilBERT, DeBERTa-v3) or
+            `<s> a </s></s> b </s>` (RoBERTa, XLM-RoBERTa).
         labels: a `LabelEncoder` (None until ktrain's `Transformer.preprocess_train`).
         preset: the encoder spec the texts are tokenized for.
         text_column, text_pair_column: the DataFrame columns of texts (and second texts).
@@ -73,9 +88,11 @@ class TextClassificationPreprocessor(TaskPreprocessor):
         self.preset = preset
         self.text_column = text_column
         self.text_pair_column = text_pair_column
+        self.special = special_ids(tokenizer)
+        self.separators = family_of(tokenizer).pair_separators
         self.packer = keras_hub.layers.MultiSegmentPacker(
-            sequence_length=maxlen, start_value=tokenizer.cls_token_id,
-            end_value=tokenizer.sep_token_id, pad_value=tokenizer.pad_token_id,
+            sequence_length=maxlen, start_value=self.special["start"], end_value=self.special["end"],
+            sep_value=[self.special["end"]] * self.separators, pad_value=self.special["pad"],
             truncate="round_robin",
         )
 
@@ -122,10 +139,13 @@ class TextClassificationPreprocessor(TaskPreprocessor):
             if len(pairs) != len(texts):
                 raise DataError(f"Got {len(texts)} texts but {len(pairs)} second texts.")
         inputs = (texts,) if pairs is None else (texts, pairs)
-        ds = tf.data.Dataset.from_tensor_slices(tuple(tf.constant(x, dtype=tf.string) for x in inputs))
-        ds = ds.batch(TOKENIZE_BATCH).map(self._tokenize_batch)
+        # a few texts (a predictor's call) run eagerly; more run through one traced graph per
+        # preprocessor, reused by later calls (tracing a byte-level BPE tokenizer takes seconds)
+        tokenize = self._tokenize_batch if len(texts) <= EAGER_ROWS else self._traced(len(inputs))
         ids, segs, raw = [], [], []
-        for i, s, r in ds:
+        for start in range(0, len(texts), TOKENIZE_BATCH):
+            batch = tuple(tf.constant(x[start:start + TOKENIZE_BATCH], dtype=tf.string) for x in inputs)
+            i, s, r = (tf.convert_to_tensor(t) for t in tokenize(*batch))
             lengths = tf.minimum(r, self.maxlen)
             ids.append(tf.RaggedTensor.from_tensor(i, lengths=lengths))
             segs.append(tf.RaggedTensor.from_tensor(s, lengths=lengths))
@@ -137,9 +157,18 @@ class TextClassificationPreprocessor(TaskPreprocessor):
         features = {"token_ids": tf.concat(ids, axis=0), "segment_ids": tf.concat(segs, axis=0)}
         return features, int((raw > self.maxlen).sum())
 
+    def _traced(self, segments):
+        traced = self.__dict__.setdefault("_traced_tokenize", {})
+        if segments not in traced:
+            signature = [tf.TensorSpec([None], tf.string)] * segments
+            traced[segments] = tf.function(self._tokenize_batch, input_signature=signature)
+        return traced[segments]
+
     def _tokenize_batch(self, *segments):
-        pieces = tuple(self.tokenizer(s) for s in segments)
-        raw = tf.add_n([p.row_lengths() for p in pieces]) + len(pieces) + 1
+        # keras-hub hands eager results back as lists of lists
+        pieces = tuple(_ragged(self.tokenizer(s)) for s in segments)
+        # the packed length before truncation: start + pieces + separators between texts + end
+        raw = tf.add_n([p.row_lengths() for p in pieces]) + 2 + (len(pieces) - 1) * self.separators
         ids, segs = self.packer(pieces)
         return tf.cast(ids, tf.int32), tf.cast(segs, tf.int32), tf.cast(raw, tf.int32)
 
@@ -160,7 +189,7 @@ class TextClassificationPreprocessor(TaskPreprocessor):
         if truncated:
             print(f"kbert: {name}: {truncated} of {len(lengths)} texts ({100 * truncated / len(lengths):.1f}%) "
                   f"are longer than maxlen={self.maxlen} word pieces and were truncated.")
-        pad = {"token_ids": self.tokenizer.pad_token_id}
+        pad = {"token_ids": self.special["pad"]}
         return TextData(features, targets, self, source=source, pad_values=pad, stats=stats)
 
     def preprocess_df(self, df, df_name="df", with_labels=True, verbose=1):
@@ -222,17 +251,36 @@ class TextClassificationPreprocessor(TaskPreprocessor):
         if data.source is not None and self.text_column in data.source.columns:
             text = data.source[self.text_column].iloc[row]
             if self.text_pair_column and self.text_pair_column in data.source.columns:
-                text = f"{text}  [SEP]  {data.source[self.text_pair_column].iloc[row]}"
+                text = f"{text}  {self.separator_text()}  {data.source[self.text_pair_column].iloc[row]}"
             return text
-        ids = data.features["token_ids"][row].numpy()
-        return self.tokenizer.detokenize(ids)
+        return self.decode(data.features["token_ids"][row].numpy())
+
+    def separator_text(self):
+        """The family's separator piece(s) as text: "[SEP]", "</s></s>", …."""
+        return self.tokenizer.id_to_token(self.special["end"]) * self.separators
+
+    def decode(self, ids):
+        """Packed token ids → the text(s) they stand for, specials left out (the texts of a
+        pair joined by the family's separator)."""
+        ids = [int(i) for i in np.asarray(ids).reshape(-1)]
+        texts, current = [], []
+        for i in ids:
+            if i == self.special["end"]:
+                if current:
+                    texts.append(current)
+                current = []
+            elif i not in (self.special["start"], self.special["pad"]):
+                current.append(i)
+        if current:  # truncated before its end piece
+            texts.append(current)
+        return f"  {self.separator_text()}  ".join(_text(self.tokenizer.detokenize(t)) for t in texts)
 
     # --- saving
     def get_config(self):
         return {"maxlen": self.maxlen, "labels": self.labels.get_config(),
                 "preset": self.preset if isinstance(self.preset, str) else None,
                 "text_column": self.text_column, "text_pair_column": self.text_pair_column,
-                "lowercase": bool(self.tokenizer.lowercase)}
+                "lowercase": bool(getattr(self.tokenizer, "lowercase", False))}
 
     @classmethod
     def from_config(cls, config, tokenizer):

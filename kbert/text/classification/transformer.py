@@ -17,7 +17,9 @@ class Transformer(TextClassificationPreprocessor):
     `preprocess_train` call.
 
     Args:
-        model_name: the encoder spec ("minilm", a keras-hub preset, a Hugging Face name, a folder).
+        model_name: the encoder spec of any family: "minilm", a keras-hub preset, a Hugging
+            Face name as ktrain's tutorials write them ("bert-base-uncased", "roberta-base",
+            "distilbert-base-uncased", "albert-base-v1"), a local folder or an encoder dict.
         maxlen: word pieces per text (pair).
         class_names, classes: names for integer labels 0..k-1; None or [] finds the
             classes from the labels (floats: regression).
@@ -104,11 +106,26 @@ class Transformer(TextClassificationPreprocessor):
         data = self.transform(first, second, targets, source=df, name=name, verbose=verbose)
         return set_fixed_shapes(self.fixed_shapes, data)[0]
 
-    def get_classifier(self, dropout=0.1, precision=None, strategy=None):
-        """The compiled model for the classes (or the regression targets) of preprocess_train."""
+    def get_classifier(self, dropout=0.1, precision=None, strategy=None, *, multilabel=None, metrics=None):
+        """The compiled model for the classes (or the regression targets) of preprocess_train.
+
+        Args:
+            dropout: dropout before the dense head.
+            precision, strategy: as text_classifier's.
+            multilabel, metrics: ktrain's keywords: multilabel is checked against the labels,
+                metrics other than the task's are noted (the Learner compiles the task's).
+
+        Returns:
+            A compiled keras.Model on this Transformer's encoder (any family).
+
+        Example:
+        >>> # t = Transformer("roberta-base", maxlen=128, class_names=["neg", "pos"])
+        >>> # trn = t.preprocess_train(x_train, y_train); model = t.get_classifier()
+        """
         if self.labels is None:
             raise RuntimeError("Call preprocess_train first: the classifier's size depends on the classes.")
-        return text_classifier(self, dropout=dropout, precision=precision or self.precision, strategy=strategy)
+        return text_classifier(self, multilabel=multilabel, metrics=metrics, dropout=dropout,
+                               precision=precision or self.precision, strategy=strategy)
 
     def get_regression_model(self, dropout=0.1, precision=None, strategy=None):
         """The compiled regression model (one output, mean squared error), as ktrain's."""

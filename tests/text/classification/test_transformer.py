@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 import kbert
+from kbert.errors import EncoderNotAvailable
+from kbert.families import family_by_name, special_ids
 from kbert.text import DataError
-from conftest import sentiment_df, tiny_spec
+from conftest import sentiment_df, tiny_family_spec, tiny_spec
 
 
 def pairs(n=24):
@@ -16,20 +18,27 @@ def pairs(n=24):
     return x, (df["label"] == "pos").astype(int).tolist()
 
 
-def test_sentence_pairs_train_test_and_predict():
+@pytest.mark.parametrize("family", ["bert", "roberta"])
+def test_sentence_pairs_train_test_and_predict(family):
     x, y = pairs()
-    t = kbert.text.Transformer(tiny_spec(), maxlen=32, class_names=["not paraphrase", "paraphrase"])
+    t = kbert.text.Transformer(tiny_family_spec(family, num_layers=1), maxlen=48,
+                               class_names=["not paraphrase", "paraphrase"], batch_size=6)
     trn = t.preprocess_train(x[:20], y[:20], verbose=0)
     val = t.preprocess_test(x[20:], y[20:], verbose=0)
     test = t.preprocess_test(x[20:], verbose=0)
     assert len(trn) == 20 and len(val) == 4 and not test.has_targets
     ids, segs = trn.features["token_ids"][1].numpy(), trn.features["segment_ids"][1].numpy()
-    first = len(t.tokenizer(x[1][0]))
-    assert (ids == t.tokenizer.sep_token_id).sum() == 2 and segs[: first + 2].sum() == 0 and segs[-1] == 1
+    first, seps = len(t.tokenizer(x[1][0])), family_by_name(family).pair_separators
+    assert (ids == special_ids(t.tokenizer)["end"]).sum() == 1 + seps  # RoBERTa: <s> a </s></s> b </s>
+    assert segs[: first + 1 + seps].sum() == 0 and segs[-1] == 1
     np.testing.assert_array_equal(val.targets, y[20:])
     with pytest.raises(DataError, match="trained on sentence pairs; give \\(text, second text\\) tuples"):
         t.preprocess_test(["just one text"], [1], verbose=0)
-    model = t.get_classifier()
+    model = t.get_classifier(metrics=["accuracy"])
+    learner = kbert.get_learner(model, trn, val, batch_size=t.batch_size, seed=0)
+    history = learner.fit_onecycle(1e-3, 1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert learner.validate(print_report=False).sum() == len(val)
     p = kbert.get_predictor(model, t)
     assert p.predict(x[0]) in ("not paraphrase", "paraphrase")
     assert len(p.predict([("a", "b"), ("c", "d")])) == 2
@@ -54,3 +63,12 @@ def test_float_targets_regression_and_classes_empty():
     bad[4] = float("inf")
     with pytest.raises(DataError, match=r"holds infinite values at index \[4\]"):
         kbert.text.Transformer(tiny_spec(), maxlen=32).preprocess_train(df["text"].tolist(), bad, verbose=0)
+
+
+@pytest.mark.parametrize("name", ["roberta-base", "distilbert-base-uncased", "albert-base-v1", "bert-base-uncased"])
+def test_tutorial_names_offline_fail_at_once_naming_the_download(name, monkeypatch):
+    from kbert import encoders
+
+    monkeypatch.setattr(encoders, "_online", lambda *a, **k: False)  # as on a machine without network
+    with pytest.raises(EncoderNotAvailable, match=f"Encoder '{name}' \\(keras-hub: '.*'\\) needs a download"):
+        kbert.text.Transformer(name, maxlen=64, class_names=["neg", "pos"], batch_size=6)
