@@ -17,7 +17,8 @@ def shared_datasets(name):
 def add_common(parser, *, maxlen, batch_size, lr, epochs, out, preset="minilm"):
     """The flags every recipe has: encoder, sizes, schedule, precision, seed, output, strategy."""
     if preset is not None:  # (pretraining names its encoder with --from)
-        parser.add_argument("--preset", default=preset, help='encoder: "minilm", a keras-hub preset or a folder')
+        parser.add_argument("--preset", default=preset, help='encoder of any family: "minilm", a keras-hub preset ("roberta_base_en"), a Hugging Face name '
+                                 '("roberta-base", "distilbert-base-uncased"), a local folder')
     parser.add_argument("--maxlen", type=int, default=maxlen)
     parser.add_argument("--batch-size", type=int, default=batch_size)
     parser.add_argument("--lr", type=float, default=lr, help="peak learning rate of the one-cycle schedule")
