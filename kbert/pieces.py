@@ -59,8 +59,14 @@ def starts_word(piece, style):
 def vocabulary_list(tokenizer):
     """The pieces in id order (a BPE tokenizer's get_vocabulary() is its dict's keys, in no
     guaranteed order)."""
+    if style_of(tokenizer) == BYTE_BPE:
+        # invert the piece → id dict (id_to_token scans the whole vocabulary on each call)
+        pieces = [None] * tokenizer.vocabulary_size()
+        for piece, i in tokenizer.vocabulary.items():
+            pieces[int(i)] = piece
+        return pieces
     vocabulary = tokenizer.get_vocabulary()
-    if isinstance(vocabulary, list) and style_of(tokenizer) != BYTE_BPE:
+    if isinstance(vocabulary, list):
         return vocabulary
     return [tokenizer.id_to_token(i) for i in range(tokenizer.vocabulary_size())]
 

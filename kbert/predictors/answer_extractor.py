@@ -9,8 +9,11 @@ same questions of every text (new DataFrame columns), and fine-tuning on a few e
 import os
 import string
 
+import keras_hub
+
 from kbert.errors import DataError
 from kbert.learner import get_learner
+from kbert.models import freeze_unused_pooler
 from kbert.predictors.base import as_list
 from kbert.predictors.load import load_predictor
 from kbert.predictors.qa import QAPredictor
@@ -188,11 +191,12 @@ class AnswerExtractor:
             pre = type(pre).from_config({**pre.get_config(), "maxlen": int(max_seq_length)}, pre.tokenizer)
         trn = pre.encode(examples, "finetune", verbose=0)
         for layer in self.predictor.model.layers:
-            if hasattr(layer, "token_embedding"):  # the encoder: its [CLS] pooler is unused by the span head
-                layer.get_layer("pooled_dense").trainable = False
+            if isinstance(layer, keras_hub.models.Backbone):  # a pooler (BERT, ALBERT) is unused by the span head
+                freeze_unused_pooler(layer)
         learner = get_learner(self.predictor.model, trn, None, batch_size=max(1, min(int(batch_size), len(examples))),
                               seed=seed)
         return learner.fit(learning_rate, int(epochs), verbose=verbose)
+
 
 def squad_examples(data):
     """ktrain's finetune data (dicts of question, context, answers) → kbert's SQuAD question dicts,

@@ -7,20 +7,35 @@ every word gets exactly one tag back.
 
 import tensorflow as tf
 
+from kbert.families import special_ids
+from kbert.pieces import style_of, word_input
+
 TOKENIZE_BATCH = 4096
 
 
 def word_pieces(tokenizer, words, stats=None):
-    """Word pieces of each word (a flat list of words → list of id lists); a word with no
-    pieces (empty, spaces or control characters only) gets [UNK], so every word can be
-    tagged; such words are counted in stats["empty_words"] when `stats` is given."""
+    """Word pieces of each word (a flat list of words → list of id lists), for any piece style.
+
+    Each word is tokenized on its own (`kbert.pieces.word_input`: byte-level BPE gets the space
+    before the word, as Hugging Face's `add_prefix_space=True`, so its first piece is the
+    "Ġ" piece it has inside a sentence). A word with no pieces (empty, spaces or control
+    characters only) gets the family's unknown piece ([UNK], <unk>), so every word can be
+    tagged; such words are counted in stats["empty_words"] when `stats` is given.
+
+    Example:
+    >>> # word_pieces(bert_tokenizer, ["George", "Washington"]) → [[...], [...]]
+    """
     if not words:
         return []
-    ds = tf.data.Dataset.from_tensor_slices(tf.constant(words, dtype=tf.string)).batch(TOKENIZE_BATCH)
+    style = style_of(tokenizer)
+    unk = special_ids(tokenizer)["unk"]
+    inputs = [word_input(w, style) if w.strip() else "" for w in words]
     out = []
-    for batch in ds.map(tokenizer):
-        out.extend(batch.to_list())
-    unk = tokenizer.token_to_id(tokenizer.oov_token) if hasattr(tokenizer, "oov_token") else 100
+    for i in range(0, len(inputs), TOKENIZE_BATCH):
+        # eagerly, not in a tf.data map: a SentencePiece tokenizer first called inside a
+        # dataset's graph keeps a resource that dies with that dataset
+        batch = tokenizer(tf.constant(inputs[i:i + TOKENIZE_BATCH], dtype=tf.string))
+        out.extend(batch.to_list() if hasattr(batch, "to_list") else [[int(x) for x in p] for p in batch])
     if stats is not None:
         stats["empty_words"] = stats.get("empty_words", 0) + sum(not p for p in out)
     return [p if p else [unk] for p in out]

@@ -1,8 +1,8 @@
 """The NER preprocessor: sentences of words (and tags) → TaskData of windows, with the
 tagger's loss, metrics and seqeval report.
 
-Each word's tag goes to its first word piece; the other pieces, [CLS], [SEP] and padding
-carry IGNORE_INDEX and are left out of the loss and the metrics.
+Each word's tag goes to its first word piece; the other pieces, the start and end pieces
+([CLS]/[SEP], <s>/</s>) and padding carry IGNORE_INDEX and are left out of the loss and the metrics.
 """
 
 import keras
@@ -13,6 +13,7 @@ import tensorflow as tf
 from kbert import metrics as M
 from kbert.data import TaskData
 from kbert.errors import DataError
+from kbert.families import special_ids
 from kbert.metrics import IGNORE_INDEX
 from kbert.tasks import TaskPreprocessor
 from kbert.text.ner.alignment import windows, word_outputs, word_pieces
@@ -25,7 +26,7 @@ class NERPreprocessor(TaskPreprocessor):
     Args:
         tokenizer: a keras-hub tokenizer (`kbert.encoders.load_tokenizer`).
         tags: the tag names (IOB2), in output order.
-        maxlen: pieces per window, [CLS] and [SEP] included.
+        maxlen: pieces per window, the start and end pieces included.
         stride: words shared by consecutive windows of a long sentence (default: a quarter
             of a window).
         preset: the encoder spec the words are tokenized for.
@@ -79,7 +80,8 @@ class NERPreprocessor(TaskPreprocessor):
         flat = [w for s in sentences for w in s]
         counts = {}
         pieces = self.word_pieces(flat, counts)
-        cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        specials = special_ids(self.tokenizer)
+        cls_id, sep_id = specials["start"], specials["end"]
         ids, targets, rows = [], [], []
         windowed = cut_words = pos = 0
         for si, words in enumerate(sentences):
@@ -124,12 +126,12 @@ class NERPreprocessor(TaskPreprocessor):
         empty = counts.get("empty_words", 0)
         if empty:
             print(f"kbert: {name}: {empty} words have no word pieces (empty, spaces or control characters only) and "
-                  "are read as [UNK]; they keep their tags.")
+                  "are read as the unknown piece; they keep their tags.")
         token_ids = tf.ragged.constant(ids, dtype=tf.int32) if ids else tf.ragged.constant([], tf.int32, 1)
         features = {"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids)}
         source = pd.DataFrame(rows)
         data = NERData(features, tf.ragged.constant(targets, dtype=tf.int32) if tags is not None else None,
-                       self, source=source, pad_values={"token_ids": self.tokenizer.pad_token_id},
+                       self, source=source, pad_values={"token_ids": specials["pad"]},
                        target_pad=IGNORE_INDEX,
                        stats={"sentences": len(sentences), "windowed": windowed, "cut_words": cut_words,
                               "empty_words": empty})
@@ -174,7 +176,7 @@ class NERPreprocessor(TaskPreprocessor):
     def get_config(self):
         return {"tags": self.tags, "maxlen": self.maxlen, "stride": self.stride,
                 "preset": self.preset if isinstance(self.preset, str) else None,
-                "lowercase": bool(self.tokenizer.lowercase)}
+                "lowercase": bool(getattr(self.tokenizer, "lowercase", False))}
 
     @classmethod
     def from_config(cls, config, tokenizer):

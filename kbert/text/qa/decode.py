@@ -1,8 +1,8 @@
 """n-best decoding of span logits into answers (character spans of the context).
 
 The 20 best starts × ends of every window of a question, end ≥ start, at most 30
-pieces, context pieces only; for SQuAD v2 a no-answer wins when the [CLS] score beats
-the best span by more than a threshold.
+pieces, context pieces only (spans of at least one character); for SQuAD v2 a no-answer
+wins when the start piece's ([CLS], <s>) score beats the best span by more than a threshold.
 """
 
 import collections
@@ -17,7 +17,7 @@ N_BEST = 20
 
 def decode_answers(outputs, data, top_k=1, version_2=False, null_threshold=0.0):
     """Per-window span logits → per question: [{"answer", "score", "start", "end"}, ...]
-    (best first). For SQuAD v2, "" (no answer) when the [CLS] score beats the best span
+    (best first). For SQuAD v2, "" (no answer) when the start piece's score beats the best span
     by more than null_threshold."""
     threshold = null_threshold
     per_q = collections.defaultdict(list)
@@ -37,6 +37,8 @@ def decode_answers(outputs, data, top_k=1, version_2=False, null_threshold=0.0):
                     continue
                 a = c_start[row["window_start"] + i - lo]
                 b = c_end[row["window_start"] + j - lo]
+                if b <= a:  # pieces that stand for no character (a SentencePiece "▁" alone)
+                    continue
                 per_q[qi].append((st[i] + en[j], a, b))
     results = []
     for qi, ex in enumerate(data.examples):

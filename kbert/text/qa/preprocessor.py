@@ -1,11 +1,13 @@
 """The QA preprocessor: question/context windows with character offsets → TaskData, and
 the span loss, metric and SQuAD report.
 
-A feature is `[CLS] question [SEP] window of the context [SEP]`. Contexts longer than one
-window are covered by windows that start every `doc_stride` pieces (BERT's convention).
+A feature is `[start] question [sep] window of the context [end]` in the family's tokens:
+`[CLS] q [SEP] c [SEP]` for BERT, `<s> q </s></s> c </s>` for RoBERTa and XLM-R (two
+separators, `Family.pair_separators`). Contexts longer than one window are covered by windows
+that start every `doc_stride` pieces (BERT's convention).
 Each context piece keeps the character span it came from, so an answer is cut from the
 original context string (spaces, accents and unicode included). A window that does not
-hold the whole (first) gold answer is trained to point at [CLS].
+hold the whole (first) gold answer is trained to point at the start piece ([CLS], <s>).
 """
 
 import numpy as np
@@ -14,9 +16,10 @@ import tensorflow as tf
 
 from kbert import metrics as M
 from kbert.data import TaskData
+from kbert.families import family_of, special_ids
 from kbert.tasks import TaskPreprocessor
 from kbert.text.qa.decode import best_null_threshold, decode_answers
-from kbert.text.qa.offsets import PieceCache, context_pieces, split_with_offsets
+from kbert.text.qa.offsets import PieceCache, context_pieces, word_spans
 from kbert.text.qa.squad import squad_scores
 
 
@@ -25,11 +28,11 @@ class QAPreprocessor(TaskPreprocessor):
 
     Args:
         tokenizer: a keras-hub tokenizer (`kbert.encoders.load_tokenizer`).
-        maxlen: pieces per window, [CLS] question [SEP] context [SEP].
+        maxlen: pieces per window, special pieces included.
         doc_stride: a long context's windows start every doc_stride pieces.
         max_query_length: questions are cut to this many pieces (default min(64, maxlen // 4)).
         preset: the encoder spec the texts are tokenized for.
-        version_2: SQuAD v2 (unanswerable questions: a no-answer threshold on the [CLS] score).
+        version_2: SQuAD v2 (unanswerable questions: a no-answer threshold on the start piece's score).
         null_threshold: that threshold (tuned by validation on v2 data).
 
     Example:
@@ -51,7 +54,8 @@ class QAPreprocessor(TaskPreprocessor):
         self.version_2 = bool(version_2)
         self.null_threshold = float(null_threshold)
         self._cache = PieceCache(tokenizer)
-        self._vocab = tokenizer.get_vocabulary()
+        self._specials = special_ids(tokenizer)
+        self._separators = family_of(tokenizer).pair_separators
 
     def get_classes(self):
         return []
@@ -64,22 +68,24 @@ class QAPreprocessor(TaskPreprocessor):
 
     def encode(self, examples, name="data", verbose=1, with_targets=True):
         """Question dicts → TaskData of windows (targets: [start piece, end piece])."""
-        self._cache.fill([w for ex in examples for w, _, _ in split_with_offsets(ex["context"])])
-        self._cache.fill([w for ex in examples for w, _, _ in split_with_offsets(ex["question"])])
-        cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        style = self._cache.style
+        self._cache.fill([w for ex in examples for key in ("context", "question")
+                          for w, _, _ in word_spans(ex[key], style)])
+        start_id, end_id = self._specials["start"], self._specials["end"]
+        n_sep = self._separators
         ids, segs, targets, rows = [], [], [], []
         contexts, bounds_of = {}, {}
         multi, cut = 0, []
         for qi, ex in enumerate(examples):
-            q = [p for w, _, _ in split_with_offsets(ex["question"]) for p in self._cache[w]]
+            q = [p for w, _, _ in word_spans(ex["question"], style) for p in self._cache[w]]
             if len(q) > self.max_query_length:
                 cut.append(ex.get("id", qi))
                 q = q[: self.max_query_length]
             key = ex["context"]
             if key not in contexts:
-                contexts[key] = context_pieces(key, self._cache, self._vocab)
+                contexts[key] = context_pieces(key, self._cache)
             c_ids, c_start, c_end = contexts[key]
-            room = self.maxlen - len(q) - 3
+            room = self.maxlen - len(q) - 2 - n_sep
             starts, s = [], 0
             while True:  # BERT's windows: every doc_stride pieces until one reaches the end
                 starts.append(s)
@@ -98,9 +104,9 @@ class QAPreprocessor(TaskPreprocessor):
                             and a["answer_start"] + len(a["text"]) in bounds[1]), ex["answers"][0])
             for s in starts:
                 e = min(len(c_ids), s + room)
-                offset = len(q) + 2
-                seq = [cls_id] + q + [sep_id] + c_ids[s:e] + [sep_id]
-                seg = [0] * (len(q) + 2) + [1] * (e - s + 1)
+                offset = len(q) + 1 + n_sep
+                seq = [start_id] + q + [end_id] * n_sep + c_ids[s:e] + [end_id]
+                seg = [0] * offset + [1] * (e - s + 1)
                 target = [0, 0]
                 if ans is not None:
                     a_s, a_e = ans["answer_start"], ans["answer_start"] + len(ans["text"])
@@ -123,7 +129,7 @@ class QAPreprocessor(TaskPreprocessor):
         data = QAData({"token_ids": tf.ragged.constant(ids, tf.int32),
                        "segment_ids": tf.ragged.constant(segs, tf.int32)},
                       np.asarray(targets, "int32") if with_targets else None, self, source=pd.DataFrame(rows),
-                      pad_values={"token_ids": self.tokenizer.pad_token_id},
+                      pad_values={"token_ids": self._specials["pad"]},
                       stats={"questions": len(examples), "split_contexts": multi, "cut_questions": len(cut)})
         data.examples = examples
         data.contexts = contexts
@@ -171,7 +177,7 @@ class QAPreprocessor(TaskPreprocessor):
     def get_config(self):
         return {"maxlen": self.maxlen, "doc_stride": self.doc_stride, "max_query_length": self.max_query_length,
                 "preset": self.preset if isinstance(self.preset, str) else None, "version_2": self.version_2,
-                "null_threshold": self.null_threshold, "lowercase": bool(self.tokenizer.lowercase)}
+                "null_threshold": self.null_threshold, "lowercase": bool(getattr(self.tokenizer, "lowercase", False))}
 
     @classmethod
     def from_config(cls, config, tokenizer):

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 import kbert
+from kbert.encoders import load_tokenizer
+from kbert.pieces import BPE_SPACE
 from kbert.text import ner
-from conftest import tiny_spec
+from conftest import tiny_bpe, tiny_family_spec, tiny_spec
 
 from .helpers import FILL, PEOPLE
 
@@ -56,3 +58,19 @@ def test_words_without_pieces_get_unk_and_are_counted(pre):
     unk = pre.tokenizer.token_to_id("[UNK]")
     assert pieces[1:] == [[unk], [unk], [unk]] and pieces[0] != [unk]
     assert stats == {"empty_words": 3}
+
+
+def test_bpe_word_pieces_are_hugging_faces_with_add_prefix_space():
+    """RoBERTa's words are tokenized as Hugging Face tokenizes pre-split words with
+    add_prefix_space=True: each word's first piece carries the "Ġ" of the space before it."""
+    from tokenizers import ByteLevelBPETokenizer  # installed with the tests' tiny BPE (conftest)
+
+    vocab, merges = tiny_bpe()
+    hf = ByteLevelBPETokenizer(vocab, [tuple(m.split(" ")) for m in merges], add_prefix_space=True)
+    tok = load_tokenizer(tiny_family_spec("roberta"))
+    words = ["Café", "naïve,", "the", "dog's", "3.50", "東京", "end."]
+    enc = hf.encode(words, is_pretokenized=True)
+    expected = [[i for i, w in zip(enc.ids, enc.word_ids) if w == k] for k in range(len(words))]
+    got = ner.word_pieces(tok, words)
+    assert got == expected
+    assert all(tok.id_to_token(p[0]).startswith(BPE_SPACE) for p in got)
