@@ -156,6 +156,22 @@ def _fold_token_type(backbone, loader):
     positions.assign(positions + loader.get_tensor(key)[0])
 
 
+# the layer-norm epsilon each keras-hub backbone is built with
+_LAYER_NORM_EPSILON = {"bert": 1e-12, "distilbert": 1e-12, "albert": 1e-12, "electra": 1e-12, "roberta": 1e-5,
+                       "xlm_roberta": 1e-5, "deberta_v3": 1e-7}
+
+
+def _check_layer_norm_epsilon(folder, family, config):
+    """keras-hub's backbones fix their layer-norm epsilon; a checkpoint trained with another one
+    would give other hidden states, so it is refused rather than loaded subtly wrong."""
+    eps = config.get("layer_norm_eps")
+    built = _LAYER_NORM_EPSILON[family.name]
+    if eps is not None and not (built / 1.01 <= float(eps) <= built * 1.01):
+        raise EncoderNotAvailable(f"Hugging Face folder {folder!r}: config.json has layer_norm_eps={eps}, but keras-hub's "
+                                  f"{family.backbone_cls.__name__} is built with {built:g}; kbert can not load this "
+                                  "checkpoint exactly.")
+
+
 def load_backbone(folder, dtype=None, load_weights=True):
     """A Hugging Face folder's weights in the family's keras-hub backbone."""
     family, config = family_of_folder(folder)
@@ -165,6 +181,7 @@ def load_backbone(folder, dtype=None, load_weights=True):
     except (KeyError, ValueError) as e:
         raise EncoderNotAvailable(f"Hugging Face folder {folder!r}: its config.json can not be built as a "
                                   f"{family.name} encoder: {type(e).__name__}: {e}") from e
+    _check_layer_norm_epsilon(folder, family, config)
     if dtype is not None:
         kwargs["dtype"] = dtype
     # the checkpoint's activation (most BERT checkpoints: exact GELU; keras-hub builds the tanh one)

@@ -55,3 +55,13 @@ def test_weights_of_another_family_are_named(tmp_path):
     (tmp_path / "x" / "config.json").write_text(cfg)
     with pytest.raises(kbert.errors.EncoderNotAvailable, match="sentencepiece.bpe.model"):
         kbert.load_encoder(str(tmp_path / "x"))
+
+
+def test_a_layer_norm_epsilon_the_backbone_can_not_build_is_refused(tmp_path):
+    import shutil
+
+    shutil.copytree(os.path.join(FIXTURES, "roberta"), tmp_path / "x")
+    cfg = (tmp_path / "x" / "config.json").read_text().replace('"layer_norm_eps": 1e-05', '"layer_norm_eps": 1e-12')
+    (tmp_path / "x" / "config.json").write_text(cfg)
+    with pytest.raises(kbert.errors.EncoderNotAvailable, match="layer_norm_eps=1e-12.*RobertaBackbone is built with 1e-05"):
+        kbert.load_encoder(str(tmp_path / "x"))
