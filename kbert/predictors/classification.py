@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from kbert.explain import explain_text
 from kbert.predictors.base import Predictor, as_list, check_strings
 from kbert.text.classification.preprocessor import TextClassificationPreprocessor
 
@@ -76,3 +77,25 @@ class TextClassificationPredictor(Predictor):
         else:
             out = [classes[i] for i in np.argmax(p, axis=-1)]
         return out[0] if single else out
+
+    def explain(self, text, n_samples=500, class_name=None, method="lime", seed=0, steps=50, baseline="zero"):
+        """Which words of `text` pushed the prediction (kbert.explain.explain_text).
+
+        Args:
+            text: a string; for a pair model a (text, second text) tuple (the first is explained).
+            n_samples: LIME's perturbed texts (ktrain: 2500).
+            class_name: the class to explain; default the predicted one (regression: the value).
+            method: "lime" or "gradients" (integrated gradients on the token embeddings).
+            seed: LIME's sampling seed.
+            steps: integrated gradients' first step count (doubled until the attributions add up).
+            baseline: integrated gradients' baseline embedding, "zero" or "pad".
+
+        Returns:
+            A `kbert.explain.Explanation`: `top(k)`, `as_list()`, `save_html(path)`; HTML in a notebook.
+
+        Example:
+        >>> # predictor.explain("i feel wonderful today").top(1)
+        >>> # [('wonderful', 0.38)]
+        """
+        return explain_text(self, text, n_samples=n_samples, class_name=class_name, method=method, seed=seed,
+                            steps=steps, baseline=baseline)

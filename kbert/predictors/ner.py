@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 
+from kbert.explain import explain_entity
 from kbert.predictors.base import Predictor, as_list, as_texts, check_strings
 from kbert.text.ner.preprocessor import NERPreprocessor
 
@@ -81,6 +82,11 @@ class NERPredictor(Predictor):
                                   "custom_tokenizer(text)", "a list of words")
             spans.append(locate_words(t, words))
         return texts, spans, single
+
+    def explain(self, sentence, entity=0, n_samples=500, method="gradients", seed=0, steps=50, baseline="zero"):
+        """Which words pushed the tags of a predicted entity (`kbert.explain.explain_entity`): `entity` is
+        its index among the sentence's predicted entities; method "gradients" or "lime"."""
+        return explain_entity(self, sentence, entity, n_samples, method, seed, steps, baseline)
 
     def predict(self, sentences, return_proba=False, merge_tokens=False, custom_tokenizer=None,
                 return_offsets=False, as_dict=False, is_split_into_words=False):

@@ -2,6 +2,7 @@
 
 import types
 
+from kbert.explain import explain_answer
 from kbert.predictors.base import Predictor, as_list, check_strings
 from kbert.text.qa.preprocessor import QAPreprocessor
 
@@ -39,6 +40,11 @@ class QAPredictor(Predictor):
                 raise ValueError(f"Context {i} is empty.")
             examples.append({"id": str(i), "question": q, "context": c, "answers": [], "is_impossible": False})
         return examples, single
+
+    def explain(self, question, context, n_samples=500, method="gradients", seed=0, steps=50, baseline="zero"):
+        """Which context words pushed the predicted answer (`kbert.explain.explain_answer`); method
+        "gradients" or "lime"."""
+        return explain_answer(self, question, context, n_samples, method, seed, steps, baseline)
 
     def predict(self, question, context, top_k=1):
         """The answer span of a question in its context.
