@@ -21,6 +21,7 @@ Each task's predictor class registers itself under its task's name (`task`), so 
 `get_predictor` and `load_predictor` find it without the tasks knowing the predictors.
 """
 
+import importlib
 import json
 import os
 import time
@@ -39,6 +40,13 @@ from kbert.tasks import TaskPreprocessor
 # (WordPiece only), and the encoder family in the metadata. Format 2 folders still load.
 FORMAT_VERSION = 3
 READABLE_FORMATS = (1, 2, 3)
+# predictor.export(folder, format=…): format → the module that writes it. Each module has
+# `TASKS` (the predictor tasks it can export) and `export(predictor, folder, **kwargs)`;
+# they are imported only when used (TFLite's converter, tf2onnx, … load nothing until then).
+EXPORTERS = {
+    "saved_model": "kbert.predictors.export_saved_model",
+    "tflite": "kbert.predictors.export_tflite",
+}
 META_FILE = "kbert_predictor.json"
 VOCAB_FILE = "vocab.txt"  # formats 1 and 2
 TOKENIZER_DIR = "tokenizer"
@@ -185,9 +193,62 @@ class Predictor:
             })
         return os.path.abspath(os.fspath(folder))
 
+    def export(self, folder, format="saved_model", **kwargs):
+        """Writes the model for serving outside kbert.
+
+        Args:
+            folder: the folder to write (replaced if it exists, only once the new one is complete).
+            format: "saved_model" (a TensorFlow SavedModel that takes raw strings: tokenization
+                runs inside its graph), "tflite" (a TFLite/LiteRT flatbuffer of the model on
+                token ids), or another format in `kbert.predictors.base.EXPORTERS`.
+            **kwargs: options of that format's exporter.
+
+        Returns:
+            The folder's absolute path.
+
+        Example:
+        >>> # predictor.export("emotion-savedmodel")
+        >>> # predictor.export("emotion-tflite", format="tflite")
+        """
+        if format not in EXPORTERS:
+            raise ValueError(f"Unknown export format {format!r}; kbert exports: {', '.join(sorted(EXPORTERS))}.")
+        module = importlib.import_module(EXPORTERS[format])
+        if self.task not in module.TASKS:
+            formats = export_formats(self.task)
+            raise ValueError(
+                f"{type(self).__name__} ({self.task!r}) cannot be exported as {format!r} "
+                f"(it takes: {', '.join(module.TASKS)}). Formats this predictor can take: "
+                f"{', '.join(formats) if formats else 'none yet'}; predictor.save(folder) keeps it for kbert.")
+        return module.export(self, folder, **kwargs)
+
+    def export_model_to_tflite(self, fpath, verbose=1):
+        """ktrain's name: the model on token ids as one TFLite file at `fpath` (the flatbuffer
+        of `export(folder, format="tflite")`, without its metadata). Returns fpath.
+
+        Example:
+        >>> # predictor.export_model_to_tflite("emotion.tflite")
+        """
+        formats = export_formats(self.task)
+        if "tflite" not in formats:
+            raise ValueError(f"{type(self).__name__} ({self.task!r}) cannot be exported as 'tflite'; formats this "
+                             f"predictor can take: {', '.join(formats) if formats else 'none yet'}.")
+        return importlib.import_module(EXPORTERS["tflite"]).export_file(self, fpath, verbose=verbose)
+
     @classmethod
     def from_parts(cls, model, preproc, meta):
         return cls(model, preproc, batch_size=meta.get("batch_size", 32))
+
+
+def export_formats(task):
+    """The export formats (keys of EXPORTERS) that take predictors of `task`, sorted."""
+    formats = []
+    for name, module in sorted(EXPORTERS.items()):
+        try:
+            if task in importlib.import_module(module).TASKS:
+                formats.append(name)
+        except ImportError:  # an exporter whose optional dependencies are not installed
+            continue
+    return formats
 
 
 def get_predictor(model, preproc, batch_size=32):
