@@ -82,6 +82,9 @@ def explain_text(predictor, text, n_samples=DEFAULT_SAMPLES, class_name=None, me
 
         weights, info = lime_weights(score, first, spans, n_samples=n_samples, seed=seed)
     else:
+        if getattr(predictor.preproc, "long_document", "truncate") == "windows":
+            raise ValueError('method="gradients" reads one window of pieces; a long_document="windows" model '
+                             'pools several: use method="lime", which explains the whole document.')
         weights, info = text_gradients(predictor, first, second, spans, column, steps, baseline)
     return Explanation(first, spans, weights, name, probs[column], method, info)
 

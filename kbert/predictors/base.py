@@ -212,6 +212,9 @@ class Predictor:
         """
         if format not in EXPORTERS:
             raise ValueError(f"Unknown export format {format!r}; kbert exports: {', '.join(sorted(EXPORTERS))}.")
+        if getattr(self.preproc, "long_document", "truncate") == "windows":
+            raise ValueError("A long_document='windows' model reads [documents, windows, pieces]; no export format "
+                             "windows documents yet. predictor.save(folder) keeps it for kbert.")
         module = importlib.import_module(EXPORTERS[format])
         if self.task not in module.TASKS:
             formats = export_formats(self.task)

@@ -92,3 +92,14 @@ def test_unsupported_predictor_and_unknown_format_say_which_formats(tmp_path):
         ner.export(tmp_path / "ner", format="pb")
     assert export_formats("text_classification") == sorted(f for f in EXPORTERS if f in ("onnx", "saved_model",
                                                                                           "tflite"))
+
+
+def test_a_windowed_document_model_says_no_format_windows_yet(tmp_path):
+    trn, _, preproc = kbert.text.texts_from_df(sentiment_df(8), "text", "label", preset=tiny_spec(num_layers=1),
+                                               maxlen=16, long_document="windows", stride=4, verbose=0)
+    predictor = kbert.get_predictor(kbert.text.text_classifier(preproc), preproc)
+    for fmt in ("saved_model", "tflite"):
+        with pytest.raises(ValueError, match="no export format windows documents yet"):
+            predictor.export(str(tmp_path / fmt), format=fmt)
+    with pytest.raises(ValueError, match='use method="lime"'):
+        predictor.explain("i feel happy", method="gradients")

@@ -51,7 +51,7 @@ def read_class_folders(folder, classes=None, encoding="utf-8"):
 
 def texts_from_folder(datadir, classes=None, max_features=None, maxlen=128, ngram_range=None,
                       train_test_names=("train", "test"), preprocess_mode=None, encoding=None, lang=None,
-                      val_pct=0.1, random_state=42, verbose=1, preset=None, fixed_shapes=False):
+                      val_pct=0.1, random_state=42, verbose=1, preset=None, fixed_shapes=False, **long_document):
     """ktrain's texts_from_folder: `datadir/train/<class>/*` (and `datadir/test/<class>/*`),
     one text per file → (train TaskData, val TaskData, preprocessor).
 
@@ -63,6 +63,8 @@ def texts_from_folder(datadir, classes=None, max_features=None, maxlen=128, ngra
         encoding: of the text files (None: utf-8); a file that does not decode is named.
         maxlen, preset, preprocess_mode, val_pct, random_state, fixed_shapes, verbose: as
             texts_from_df; max_features, ngram_range, lang: ktrain's word-id options, ignored.
+        long_document, stride, max_windows, pooling: long texts read in overlapping windows
+            (as texts_from_df's).
 
     Returns:
         (trn, val, preproc); each data set's `source` has the text, label and file of each row.
@@ -103,4 +105,4 @@ def texts_from_folder(datadir, classes=None, max_features=None, maxlen=128, ngra
     return texts_from_df(train_df, "text", "label", val_df=val_df, val_pct=val_pct, maxlen=maxlen, preset=preset,
                          random_state=random_state, fixed_shapes=fixed_shapes, verbose=verbose,
                          preprocess_mode=preprocess_mode, max_features=max_features, ngram_range=ngram_range,
-                         lang=lang)
+                         lang=lang, **long_document)

@@ -19,6 +19,7 @@ from kbert.encoders import load_tokenizer
 from kbert.errors import DataError, format_rows
 from kbert.text.classification.labels import MULTICLASS, MULTILABEL, LabelEncoder, plain
 from kbert.text.classification.preprocessor import TextClassificationPreprocessor, check_texts
+from kbert.text.classification.windows import DEFAULT_MAX_WINDOWS
 
 DEFAULT_PRESET = "minilm"
 # ktrain's preprocess_mode → encoder: "bert" is kbert's default BERT; "distilbert" is
@@ -105,7 +106,8 @@ def keep_classes(trn, val, targets, mode, classes, val_pct, index):
 def texts_from_df(train_df, text_column, label_columns=None, val_df=None, val_pct=0.1, maxlen=128,
                   preset=None, text_pair_column=None, is_regression=None, random_state=42,
                   class_names=None, fixed_shapes=False, verbose=1, preprocess_mode=None, max_features=None,
-                  ngram_range=None, lang=None):
+                  ngram_range=None, lang=None, long_document="truncate", stride=None,
+                  max_windows=DEFAULT_MAX_WINDOWS, pooling="mean"):
     """DataFrames → (train TaskData, val TaskData, preprocessor), as ktrain's texts_from_df.
 
     Args:
@@ -124,6 +126,15 @@ def texts_from_df(train_df, text_column, label_columns=None, val_df=None, val_pc
             "distil_bert_base_en_uncased", a download).
         max_features, ngram_range, lang: ktrain's word-id options; noted and ignored.
         fixed_shapes: static batch shapes for TPUs (widths from a few buckets).
+        long_document: "truncate" (ktrain's: texts longer than maxlen are cut, counted and
+            reported) or "windows": each text is read in overlapping windows of maxlen
+            pieces and `text_classifier` builds a document model that pools the windows
+            into one prediction per text (training sees every window); single texts only.
+        stride: with windows, pieces shared by consecutive windows (default maxlen // 4).
+        max_windows: with windows, the most windows read per text (its first ones; None:
+            all); the texts it cuts are counted and reported.
+        pooling: with windows, "mean", "max" (of the windows' [CLS]/pooled vectors) or
+            "attention" (a learned weighting of them).
 
     Returns:
         (trn, val, preproc); trn and val also unpack as ktrain's `(x, y)`.
@@ -151,7 +162,9 @@ def texts_from_df(train_df, text_column, label_columns=None, val_df=None, val_pc
     labels = LabelEncoder.fit(train_df, label_columns, "train_df", classes=class_names,
                               is_regression=is_regression)
     tokenizer = load_tokenizer(preset)
-    preproc = TextClassificationPreprocessor(tokenizer, maxlen, labels, preset, text_column, text_pair_column)
+    preproc = TextClassificationPreprocessor(tokenizer, maxlen, labels, preset, text_column, text_pair_column,
+                                             long_document=long_document, stride=stride, max_windows=max_windows,
+                                             pooling=pooling)
     # check the whole of train_df before splitting, so errors name its rows
     targets = labels.transform(train_df, "train_df")
     if val_df is None:
@@ -232,7 +245,8 @@ def array_frame(x, y, class_names, name):
 
 def texts_from_array(x_train, y_train, x_test=None, y_test=None, class_names=None, maxlen=128,
                      preset=None, val_pct=0.1, random_state=42, is_regression=None, fixed_shapes=False,
-                     verbose=1, preprocess_mode=None, max_features=None, ngram_range=None, lang=None):
+                     verbose=1, preprocess_mode=None, max_features=None, ngram_range=None, lang=None,
+                     long_document="truncate", stride=None, max_windows=DEFAULT_MAX_WINDOWS, pooling="mean"):
     """Lists of texts (or (text, second text) pairs) and labels → (train, val, preprocessor),
     as ktrain's texts_from_array.
 
@@ -241,6 +255,7 @@ def texts_from_array(x_train, y_train, x_test=None, y_test=None, class_names=Non
         y_train, y_test: strings or integers (classes; integers 0..k-1 index class_names),
             floats (regression), or a 2-D 0/1 array (one-hot or multi-label).
         class_names: None or []: found from the labels.
+        long_document, stride, max_windows, pooling: long texts read in windows (texts_from_df).
         Others: as texts_from_df.
 
     Returns:
@@ -262,4 +277,5 @@ def texts_from_array(x_train, y_train, x_test=None, y_test=None, class_names=Non
                          preset=preset, text_pair_column=pair, is_regression=is_regression,
                          random_state=random_state, class_names=names, fixed_shapes=fixed_shapes, verbose=verbose,
                          preprocess_mode=preprocess_mode, max_features=max_features, ngram_range=ngram_range,
-                         lang=lang)
+                         lang=lang, long_document=long_document, stride=stride, max_windows=max_windows,
+                         pooling=pooling)

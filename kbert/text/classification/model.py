@@ -10,8 +10,9 @@ import keras
 
 from kbert.data import TaskData
 from kbert.families import family_of
-from kbert.models import build_task_model, dense_head, encode, encoder_inputs
+from kbert.models import INPUT_NAMES, build_task_model, dense_head, encode, encoder_inputs
 from kbert.text.classification.labels import MULTILABEL, REGRESSION
+from kbert.text.classification.pooling import FlattenWindows, UnflattenWindows, WindowPooling
 from kbert.text.classification.preprocessor import TextClassificationPreprocessor
 
 ENCODER_NAMES = ("bert", "distilbert")
@@ -132,6 +133,11 @@ def text_classifier(name=None, train_data=None, preproc=None, multilabel=None, m
         else:
             print(f"Is Multi-Label? {preproc.mode == MULTILABEL}")
     note_metrics(metrics, preproc, (["accuracy"], ["binary_accuracy"], ["mae"]))
+    if getattr(preproc, "long_document", "truncate") == "windows":
+        return build_task_model(
+            preproc, name="kbert_document_classifier", precision=precision, strategy=strategy, encoder=encoder,
+            seed=seed, model_fn=lambda backbone: build_document_classifier(backbone, preproc.num_outputs, dropout,
+                                                                          preproc.pooling))
     return build_task_model(preproc, lambda backbone, inputs: build_head(backbone, inputs, preproc.num_outputs, dropout),
                             name="kbert_text_classifier", precision=precision, strategy=strategy, encoder=encoder,
                             seed=seed)
@@ -164,3 +170,22 @@ def build_classifier(backbone, num_outputs, dropout=0.1):
     """An uncompiled classifier on a loaded backbone (the same layers as text_classifier's)."""
     inputs = encoder_inputs()
     return keras.Model(inputs, build_head(backbone, inputs, num_outputs, dropout), name="kbert_text_classifier")
+
+
+def build_document_classifier(backbone, num_outputs, dropout=0.1, pooling="mean"):
+    """The document model of long documents read in windows (`long_document="windows"`):
+    inputs [docs, windows, pieces]; every window goes through the encoder as one row
+    ([docs·windows, pieces]), the windows' pooled vectors are pooled per document (empty
+    windows left out; `WindowPooling`: "mean", "max" or a learned "attention"), and one
+    dense head gives the document's logits. Training and prediction run the same graph.
+
+    Example:
+    >>> # model = build_document_classifier(backbone, 2, pooling="attention")
+    """
+    inputs = {name: keras.Input(shape=(None, None), dtype="int32", name=name) for name in INPUT_NAMES}
+    flatten = FlattenWindows(name="flatten_windows")
+    flat = {name: flatten(x) for name, x in inputs.items()}
+    vectors = UnflattenWindows(name="unflatten_windows")(encode(backbone, flat)["pooled_output"], inputs["token_ids"])
+    document = WindowPooling(pooling, name="window_pooling")(vectors, inputs["padding_mask"])
+    logits = dense_head(num_outputs, dropout, dropout_name="classifier_dropout")(document)
+    return keras.Model(inputs, logits, name="kbert_document_classifier")

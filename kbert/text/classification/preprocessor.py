@@ -12,9 +12,19 @@ from kbert.errors import DataError, format_rows
 from kbert.families import family_of, special_ids
 from kbert.tasks import TaskPreprocessor
 from kbert.text.classification.labels import MULTICLASS, MULTILABEL, REGRESSION, LabelEncoder, check_columns
+from kbert.text.classification.windows import (
+    DEFAULT_MAX_WINDOWS,
+    WindowBatches,
+    check_options,
+    merge_windows,
+    split_windows,
+    window_stats,
+)
 
 TOKENIZE_BATCH = 1024
 EAGER_ROWS = TOKENIZE_BATCH  # up to this many texts are tokenized eagerly (no graph to trace)
+PAIRS_IN_WINDOWS = ("long_document='windows' reads single texts, not text pairs; use long_document='truncate' "
+                    "for pairs (both texts packed into one window of maxlen pieces).")
 
 
 def check_texts(df, column, df_name):
@@ -57,6 +67,10 @@ class TextData(TaskData):
         return iter((self, self.targets))
 
 
+class DocumentData(WindowBatches, TextData):
+    """TextData of long documents read in windows: features [texts, (windows), (pieces)]."""
+
+
 class TextClassificationPreprocessor(TaskPreprocessor):
     """Tokenizes texts (or text pairs) for a classifier or regressor, and knows the task's
     loss, metrics and reports.
@@ -70,6 +84,14 @@ class TextClassificationPreprocessor(TaskPreprocessor):
         labels: a `LabelEncoder` (None until ktrain's `Transformer.preprocess_train`).
         preset: the encoder spec the texts are tokenized for.
         text_column, text_pair_column: the DataFrame columns of texts (and second texts).
+        long_document: "truncate" (texts longer than maxlen are cut, as ktrain does) or
+            "windows" (read in overlapping windows of maxlen pieces, pooled into one
+            prediction per text by the document model; single texts only).
+        stride: pieces shared by consecutive windows (default maxlen // 4).
+        max_windows: the most windows read per text (its first ones; None: all); texts
+            cut by the cap are counted and reported.
+        pooling: how the document model pools its windows' vectors: "mean", "max" or
+            "attention" (learned weights over the windows).
 
     Example:
     >>> # trn, val, preproc = kbert.text.texts_from_df(df, "text", "label")
@@ -79,9 +101,16 @@ class TextClassificationPreprocessor(TaskPreprocessor):
     task = "text_classification"
 
     def __init__(self, tokenizer, maxlen=128, labels=None, preset="minilm", text_column="text",
-                 text_pair_column=None):
+                 text_pair_column=None, long_document="truncate", stride=None, max_windows=DEFAULT_MAX_WINDOWS,
+                 pooling="mean"):
         if not isinstance(maxlen, int) or maxlen < 3:
             raise ValueError(f"maxlen must be an integer of at least 3, got {maxlen!r}.")
+        self.stride = check_options(long_document, maxlen, stride, max_windows, pooling)
+        self.long_document = long_document
+        self.max_windows = None if max_windows is None else int(max_windows)
+        self.pooling = pooling
+        if long_document == "windows" and text_pair_column is not None:
+            raise DataError(PAIRS_IN_WINDOWS)
         self.tokenizer = tokenizer
         self.maxlen = maxlen
         self.labels = labels
@@ -172,8 +201,62 @@ class TextClassificationPreprocessor(TaskPreprocessor):
         ids, segs = self.packer(pieces)
         return tf.cast(ids, tf.int32), tf.cast(segs, tf.int32), tf.cast(raw, tf.int32)
 
+    @property
+    def windows(self):
+        return self.long_document == "windows"
+
+    def _pieces_batch(self, texts):
+        return tf.cast(_ragged(self.tokenizer(texts)), tf.int32)
+
+    def tokenize_windows(self, texts):
+        """Texts → ({"token_ids", "segment_ids"} ragged [texts, (windows), (pieces)], stats)."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        pieces = self._pieces_batch
+        if len(texts) > EAGER_ROWS:
+            traced = self.__dict__.setdefault("_traced_tokenize", {})
+            if "pieces" not in traced:
+                traced["pieces"] = tf.function(self._pieces_batch, input_signature=[tf.TensorSpec([None], tf.string)])
+            pieces = traced["pieces"]
+        rows = []
+        for start in range(0, len(texts), TOKENIZE_BATCH):
+            rows.extend(pieces(tf.constant(texts[start:start + TOKENIZE_BATCH], dtype=tf.string)).to_list())
+        ids, per_text, lengths, full = split_windows(rows, self.maxlen, self.stride, self.max_windows,
+                                                     self.special["start"], self.special["end"])
+        token_ids = tf.RaggedTensor.from_nested_row_lengths(tf.constant(ids, tf.int32), [per_text, lengths])
+        features = {"token_ids": token_ids, "segment_ids": token_ids.with_flat_values(tf.zeros_like(token_ids.flat_values))}
+        stats = window_stats(per_text, full)
+        stats["pieces"] = np.array([len(r) + 2 for r in rows], np.int64)
+        return features, stats
+
+    def _transform_windows(self, texts, pairs, targets, source, name, verbose):
+        if pairs is not None:
+            raise DataError(PAIRS_IN_WINDOWS)
+        features, w = self.tokenize_windows(texts)
+        lengths = w.pop("pieces")
+        stats = {"rows": len(lengths), "truncated": w["capped"], **w}
+        if len(lengths):
+            stats.update(mean_pieces=float(lengths.mean()), max_pieces=int(lengths.max()),
+                         p95_pieces=float(np.percentile(lengths, 95)))
+        if verbose:
+            msg = f"kbert: {name}: {stats['rows']} texts"
+            if len(lengths):
+                msg += (f", word pieces per text: mean {stats['mean_pieces']:.1f}, 95th pct {stats['p95_pieces']:.0f}, "
+                        f"max {stats['max_pieces']}; windows per text: min {w['windows_min']}, mean "
+                        f"{w['windows_mean']:.1f}, max {w['windows_max']} ({w['windowed']} texts longer than "
+                        f"maxlen={self.maxlen} read in windows, stride {self.stride})")
+            print(msg)
+        if w["capped"]:
+            print(f"kbert: {name}: {w['capped']} of {len(lengths)} texts need more than max_windows={self.max_windows} "
+                  f"windows; only their first {self.max_windows} are read ({w['windows_dropped']} windows left out). "
+                  "Raise max_windows (or maxlen) to read them whole.")
+        pad = {"token_ids": self.special["pad"]}
+        return DocumentData(features, targets, self, source=source, pad_values=pad, stats=stats)
+
     def transform(self, texts, pairs=None, targets=None, source=None, name="data", verbose=1):
-        """Texts → TaskData (targets optional). Reports how many texts were truncated."""
+        """Texts → TaskData (targets optional). Reports how many texts were truncated; with
+        long_document="windows", the windows per text (and the texts cut by max_windows)."""
+        if self.windows:
+            return self._transform_windows(texts, pairs, targets, source, name, verbose)
         features, truncated = self.tokenize(texts, pairs)
         lengths = features["token_ids"].row_lengths().numpy()
         stats = {"rows": len(lengths), "truncated": truncated}
@@ -253,6 +336,10 @@ class TextClassificationPreprocessor(TaskPreprocessor):
             if self.text_pair_column and self.text_pair_column in data.source.columns:
                 text = f"{text}  {self.separator_text()}  {data.source[self.text_pair_column].iloc[row]}"
             return text
+        if self.windows:
+            # each window is [start] pieces [end]; the windows' shared pieces are read once
+            pieces = merge_windows([w[1:-1] for w in data.features["token_ids"][row].to_list()], self.stride)
+            return self.decode(pieces)
         return self.decode(data.features["token_ids"][row].numpy())
 
     def separator_text(self):
@@ -280,7 +367,9 @@ class TextClassificationPreprocessor(TaskPreprocessor):
         return {"maxlen": self.maxlen, "labels": self.labels.get_config(),
                 "preset": self.preset if isinstance(self.preset, str) else None,
                 "text_column": self.text_column, "text_pair_column": self.text_pair_column,
-                "lowercase": bool(getattr(self.tokenizer, "lowercase", False))}
+                "lowercase": bool(getattr(self.tokenizer, "lowercase", False)),
+                "long_document": self.long_document, "stride": self.stride, "max_windows": self.max_windows,
+                "pooling": self.pooling}
 
     @classmethod
     def from_config(cls, config, tokenizer):
@@ -288,4 +377,6 @@ class TextClassificationPreprocessor(TaskPreprocessor):
             tokenizer, maxlen=config["maxlen"], labels=LabelEncoder.from_config(config["labels"]),
             preset=config.get("preset"), text_column=config.get("text_column", "text"),
             text_pair_column=config.get("text_pair_column"),
+            long_document=config.get("long_document", "truncate"), stride=config.get("stride"),
+            max_windows=config.get("max_windows", DEFAULT_MAX_WINDOWS), pooling=config.get("pooling", "mean"),
         )

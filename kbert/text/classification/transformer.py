@@ -10,6 +10,7 @@ from kbert.text.classification.labels import MULTILABEL, REGRESSION, LabelEncode
 from kbert.text.classification.loaders import array_frame, split_texts
 from kbert.text.classification.model import text_classifier
 from kbert.text.classification.preprocessor import TextClassificationPreprocessor, check_texts
+from kbert.text.classification.windows import DEFAULT_MAX_WINDOWS
 
 
 class Transformer(TextClassificationPreprocessor):
@@ -25,6 +26,8 @@ class Transformer(TextClassificationPreprocessor):
             classes from the labels (floats: regression).
         multilabel: None finds out from the labels; False refuses multi-label rows.
         fixed_shapes: static batch shapes for TPUs.
+        long_document, stride, max_windows, pooling: long texts read in overlapping windows
+            and pooled by a document model (see TextClassificationPreprocessor).
 
     Example:
     >>> # t = Transformer("minilm", maxlen=128, class_names=["neg", "pos"])
@@ -34,13 +37,15 @@ class Transformer(TextClassificationPreprocessor):
     """
 
     def __init__(self, model_name="minilm", maxlen=128, class_names=None, classes=None, batch_size=None,
-                 multilabel=None, use_with_learner=True, precision="float32", fixed_shapes=False):
+                 multilabel=None, use_with_learner=True, precision="float32", fixed_shapes=False,
+                 long_document="truncate", stride=None, max_windows=DEFAULT_MAX_WINDOWS, pooling="mean"):
         class_names = None if class_names is None or len(class_names) == 0 else list(class_names)
         classes = None if classes is None or len(classes) == 0 else list(classes)
         if class_names is not None and classes is not None and class_names != classes:
             raise ValueError("Give class_names or classes, not two different lists.")
         names = class_names if class_names is not None else classes
-        super().__init__(load_tokenizer(model_name), maxlen, None, model_name)
+        super().__init__(load_tokenizer(model_name), maxlen, None, model_name, long_document=long_document,
+                         stride=stride, max_windows=max_windows, pooling=pooling)
         self.class_names = names
         self.batch_size = batch_size
         self.multilabel = multilabel
