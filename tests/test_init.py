@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import kbert
 from conftest import ROOT
 
@@ -23,10 +25,33 @@ def run_python(code, **env_changes):
 
 
 def test_import_prints_nothing_and_sets_the_level():
-    out = run_python("import os, kbert; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])")
+    # TensorFlow loads on first use of a name that needs it, however it is reached, and stays
+    # quiet when the user imports it after kbert
+    for use in ("import kbert; kbert.text", "from kbert.learner import Learner", "import kbert, tensorflow"):
+        out = run_python(f"import os, sys; {use}; print(os.environ['TF_CPP_MIN_LOG_LEVEL'], 'tensorflow' in sys.modules)")
+        assert out.returncode == 0, out.stderr
+        assert out.stderr == "", use
+        assert out.stdout == "3 True\n", use
+
+
+def test_the_package_face_is_lazy():
+    # import kbert (and its TensorFlow-free runtime kbert.onnx) loads neither TensorFlow nor Keras
+    code = ("import sys, kbert, kbert.onnx; print(kbert.__version__ == kbert.version.__version__, "
+            "'tensorflow' in sys.modules, 'keras' in sys.modules, sorted(kbert.__all__) == sorted(set(dir(kbert)) & set(kbert.__all__)))")
+    out = run_python(code)
     assert out.returncode == 0, out.stderr
+    assert out.stdout == "True False False True\n"
     assert out.stderr == ""
-    assert out.stdout == "3\n"
+
+
+def test_lazy_names_and_a_wrong_backend():
+    assert kbert.get_learner is kbert.learner.get_learner
+    assert kbert.text.texts_from_df is not None and callable(kbert.load_predictor)
+    assert kbert.families.family_by_name("bert").name == "bert"  # submodules load on first use too
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        kbert.nothing
+    out = run_python("import kbert.text", KERAS_BACKEND="jax")
+    assert out.returncode != 0 and "needs Keras' TensorFlow backend, but KERAS_BACKEND='jax'" in out.stderr
 
 
 def test_a_level_the_user_set_is_kept_and_nothing_is_filtered():
@@ -34,7 +59,7 @@ def test_a_level_the_user_set_is_kept_and_nothing_is_filtered():
     # variable nor hide the load-time lines TensorFlow alone prints.
     code = "import os, {}; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
     alone = run_python(code.format("tensorflow"), TF_CPP_MIN_LOG_LEVEL="0")
-    with_kbert = run_python(code.format("kbert"), TF_CPP_MIN_LOG_LEVEL="0")
+    with_kbert = run_python(code.format("kbert.text"), TF_CPP_MIN_LOG_LEVEL="0")
     assert with_kbert.returncode == 0, with_kbert.stderr
     assert with_kbert.stdout == "0\n"
     assert set(LOG_SOURCE.findall(alone.stderr)) <= set(LOG_SOURCE.findall(with_kbert.stderr))
@@ -78,7 +103,7 @@ def test_the_capture_keeps_other_output_and_restores_stderr(tmp_path):
         sys.path.insert(0, {str(tmp_path)!r})
         for fails in ("", "1"):
             os.environ["FAKE_TF_FAILS"] = fails
-            sys.modules.pop("tensorflow")
+            sys.modules.pop("tensorflow", None)
             try:
                 kbert._import_tensorflow_quietly()
             except ImportError as e:

@@ -46,6 +46,7 @@ READABLE_FORMATS = (1, 2, 3)
 EXPORTERS = {
     "saved_model": "kbert.predictors.export_saved_model",
     "tflite": "kbert.predictors.export_tflite",
+    "onnx": "kbert.onnx.export",
 }
 META_FILE = "kbert_predictor.json"
 VOCAB_FILE = "vocab.txt"  # formats 1 and 2
