@@ -16,6 +16,7 @@ from kbert import data as D
 from kbert import distribute
 from kbert import optimizers
 from kbert.data import TaskData
+from kbert.distill import Distiller, with_row_ids
 from kbert.seeding import set_seed
 from kbert.learner.array_task import array_preprocessor
 from kbert.learner.arrays import ArrayData, check_arrays
@@ -27,7 +28,7 @@ from kbert.tasks import TaskPreprocessor
 
 
 def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size=None, seed=None,
-                weight_decay=0.01, jit_compile="auto"):
+                weight_decay=0.01, jit_compile="auto", teacher=None, temperature=2.0, alpha=0.5, hidden_loss=0.0):
     """A Learner for a model and its data (ktrain's get_learner).
 
     Args:
@@ -42,6 +43,12 @@ def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size
         seed: makes runs repeatable on CPU (weights' draws, batch order, dropout).
         weight_decay: AdamW's decoupled weight decay (not on biases and LayerNorm).
         jit_compile: passed to Model.compile (XLA); "auto" is Keras' choice.
+        teacher: (kbert) distil: a fine-tuned model (or predictor) of the same task whose
+            softened outputs `model` learns from (`kbert.distill`); `learner.model` stays the
+            student, an ordinary task model.
+        temperature, alpha, hidden_loss: the distillation loss, alpha · T² · KL(teacher_T ‖
+            student_T) + (1 − alpha) · task loss (+ hidden_loss · cosine distance of the last
+            hidden states); validation reports the task loss.
 
     Returns:
         A `Learner`.
@@ -52,8 +59,10 @@ def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size
     >>> # learner.fit_onecycle(1e-4, 3)
     >>> # model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # any Keras model
     >>> # learner = kbert.get_learner(model, train_data=(x, y), val_data=(x_val, y_val))
+    >>> # learner = kbert.get_learner(kbert.distill.student(teacher), trn, val, teacher=teacher)  # distil
     """
-    return Learner(model, train_data, val_data, batch_size, eval_batch_size, seed, weight_decay, jit_compile)
+    return Learner(model, train_data, val_data, batch_size, eval_batch_size, seed, weight_decay, jit_compile,
+                   teacher=teacher, temperature=temperature, alpha=alpha, hidden_loss=hidden_loss)
 
 
 def unwrap(data):
@@ -88,7 +97,7 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
     """
 
     def __init__(self, model, train_data, val_data=None, batch_size=32, eval_batch_size=None, seed=None,
-                 weight_decay=0.01, jit_compile="auto"):
+                 weight_decay=0.01, jit_compile="auto", teacher=None, temperature=2.0, alpha=0.5, hidden_loss=0.0):
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
         if train_data is None:
@@ -125,11 +134,34 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
         self.recorder = None
         self.lr_finder = None
         self._initial_weights = [w.copy() for w in model.get_weights()]
+        # distillation: Keras trains the Distiller (its only weights are the student's)
+        self.distiller = None
+        if teacher is not None:
+            with model.distribute_strategy.scope():  # Keras fits the Distiller in the student's strategy
+                self.distiller = Distiller(model, teacher, self.preproc, temperature, alpha, hidden_loss)
+        self.cache_teacher = True  # the teacher's outputs computed once per training row
+        self._cached = None
 
     # ------------------------------------------------------------------ plumbing
     @property
     def strategy(self):
         return self.model.distribute_strategy
+
+    def _trainee(self):
+        """The model Keras fits: the Distiller when distilling, else the model."""
+        return self.distiller if self.distiller is not None else self.model
+
+    def _train_data(self):
+        """train_data, with row ids for the cached teacher outputs when distilling with a cache."""
+        d = self.distiller
+        if d is None or not self.cache_teacher or d.hidden_loss:
+            if d is not None:
+                d.held.table = None
+            return self.train_data
+        if self._cached is None or self._cached[0] is not self.train_data:
+            d.cache_teacher(self.train_data, self.eval_batch_size)
+            self._cached = (self.train_data, with_row_ids(self.train_data))
+        return self._cached[1]
 
     def _as_data(self, data, name):
         """TaskData as given; (x, y) arrays as ArrayData of this learner's array task."""
@@ -160,12 +192,12 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
                 beta_1=0.9, beta_2=0.999, epsilon=1e-6, clipnorm=1.0,
             )
             opt.exclude_from_weight_decay(var_names=NO_DECAY)
-            self.model.compile(optimizer=opt, loss=self.preproc.loss(), metrics=self.preproc.metrics(),
+            self._trainee().compile(optimizer=opt, loss=self.preproc.loss(), metrics=self.preproc.metrics(),
                                loss_weights=self.preproc.loss_weights, jit_compile=self.jit_compile)
 
     def _datasets(self, epochs, initial_epoch=0):
-        multiple = D.pad_multiple_for(self.model)
-        trn = self.train_data.epochs_dataset(self.batch_size, epochs, initial_epoch, seed=self.data_seed,
+        multiple = D.pad_multiple_for(self._trainee())
+        trn = self._train_data().epochs_dataset(self.batch_size, epochs, initial_epoch, seed=self.data_seed,
                                              pad_multiple=multiple)
         val = None
         if self.val_data is not None and self.val_data.has_targets:
@@ -199,9 +231,9 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
                 os.path.join(checkpoint_folder, "weights-{epoch:02d}.weights.h5"), save_weights_only=True))
         cbs.extend(callbacks or [])
         trn, val = self._datasets(epochs, initial_epoch)
-        distribute.patch_symbolic_build(self.model, lambda: next(iter(self.train_data.dataset(
-            self.batch_size, training=False, pad_multiple=D.pad_multiple_for(self.model)))))
-        self.history = self.model.fit(
+        distribute.patch_symbolic_build(self._trainee(), lambda: next(iter(self.train_data.dataset(
+            self.batch_size, training=False, pad_multiple=D.pad_multiple_for(self._trainee())))))
+        self.history = self._trainee().fit(
             trn, validation_data=val if validate else None, epochs=epochs, steps_per_epoch=self.steps_per_epoch(),
             initial_epoch=initial_epoch, callbacks=cbs, class_weight=class_weight, verbose=verbose,
             shuffle=False,  # batches come shuffled
@@ -237,6 +269,11 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
             for d in (self.train_data, self.val_data):
                 if d is not None:
                     d.preprocessor = self.preproc
+        if self.distiller is not None:
+            d = self.distiller
+            with model.distribute_strategy.scope():
+                self.distiller = Distiller(model, d.teacher, self.preproc, d.temperature, d.alpha, d.hidden_loss)
+            self._cached = None
         self.model, self.history = model, None
 
     def set_lr(self, lr):
@@ -245,8 +282,8 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
         anyway. An optimizer that holds a schedule is replaced by a fresh kbert AdamW at
         the constant rate `lr` (its state starts again)."""
         lr = check_rate(lr, "lr")
-        opt = getattr(self.model, "optimizer", None)
-        if opt is None or not getattr(self.model, "compiled", False):
+        opt = getattr(self._trainee(), "optimizer", None)
+        if opt is None or not getattr(self._trainee(), "compiled", False):
             self._compile(lr)
             return
         try:
