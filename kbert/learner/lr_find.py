@@ -86,9 +86,10 @@ class LRFinderMixin:
                       validate=False, nan_guard=False)
         finally:
             self.model.set_weights(weights)
-            if not restore_weights_only and getattr(self.model, "optimizer", None) is not None:
-                lr_var = getattr(self.model.optimizer, "_learning_rate", None)
-                for v in self.model.optimizer.variables:
+            trained = self._trainee()  # the distillation wrapper's optimizer when distilling
+            if not restore_weights_only and getattr(trained, "optimizer", None) is not None:
+                lr_var = getattr(trained.optimizer, "_learning_rate", None)
+                for v in trained.optimizer.variables:
                     if v is not lr_var:
                         v.assign(np.zeros(v.shape, v.dtype))
         self.lr_finder = finder
