@@ -1,4 +1,5 @@
-"""Optimizers: Keras' AdamW, with TensorFlow's fused Adam kernel doing the update.
+"""Optimizers: Keras' AdamW, with TensorFlow's fused Adam kernel doing the update, and
+Keras' Lamb; both accumulate gradients under tf.distribute and count schedules in updates.
 
 `keras.optimizers.AdamW` writes Adam's update as about ten element-wise ops per variable,
 each a full pass over memory; TensorFlow's `ResourceApplyAdam` kernel does the same
@@ -7,13 +8,22 @@ arithmetic in one pass over (variable, m, v, gradient). For the MiniLM classifie
 under MirroredStrategy, where every replica applies the update to its own copy.
 
 Everything else (learning-rate schedules, decoupled weight decay and its exclusions,
-clipnorm, gradient accumulation, EMA, loss scaling, saving) is Keras' own: only
-`update_step` changes, and it falls back to Keras' code where the kernel does not apply
-(amsgrad, another backend, non-float32 variables).
+clipnorm, EMA, loss scaling, saving) is Keras' own: only `update_step` changes, and it
+falls back to Keras' code where the kernel does not apply (amsgrad, another backend,
+non-float32 variables).
+
+Gradient accumulation (`gradient_accumulation_steps=k`, Keras' argument) is Keras' rule,
+one update every k batches with the mean of their gradients, clipped, then decoupled
+weight decay and the update; two things differ (`Accumulating`): it works under
+`tf.distribute` strategies (Keras' own version puts a `merge_call` inside a `cond`, which
+MirroredStrategy refuses), and learning-rate schedules count updates, not batches (Keras
+gives them the batch count), so a schedule of N steps spans N updates.
 """
 
 import keras
 import tensorflow as tf
+
+LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
 
 def _handle(variable):
@@ -23,8 +33,64 @@ def _handle(variable):
     return variable.handle
 
 
+class Accumulating:
+    """Mixin for Keras optimizers: gradient accumulation that works under tf.distribute,
+    and schedules that count updates.
+
+    With `gradient_accumulation_steps=k`, each batch's gradients are all-reduced over the
+    replicas and added to accumulators (optimizer variables, so they are saved and restored
+    with the optimizer); on every k-th batch, per variable and in cross-replica context, the
+    mean of the k gradients is clipped (clipnorm / clipvalue), weight decay applied and
+    `update_step` run, then the accumulator is cleared. With batches of equal size and a
+    loss averaged over the batch, that is one update on the k-times larger batch.
+    `iterations` counts updates (Keras' floor division of the batch count `_iterations`).
+    """
+
+    def _get_current_learning_rate(self):
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            return self._learning_rate(self.iterations)  # updates (= batches without accumulation)
+        return super()._get_current_learning_rate()
+
+    def _backend_apply_gradients(self, grads, trainable_variables):
+        if not self.gradient_accumulation_steps or keras.backend.backend() != "tensorflow" or self.use_ema:
+            return super()._backend_apply_gradients(grads, trainable_variables)
+        if self.global_clipnorm:
+            raise ValueError("kbert.optimizers: global_clipnorm with gradient_accumulation_steps is not supported; "
+                             "use clipnorm (per variable).")
+        variables = [v.value if isinstance(v, keras.Variable) else v for v in trainable_variables]
+        # all-reduce in replica context (a sync point outside any cond), then one merge_call
+        grads_and_vars = self._all_reduce_sum_gradients(list(zip(grads, variables)))
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            self._distributed_accumulate, self._distribution_strategy, grads_and_vars)
+
+    def _distributed_accumulate(self, distribution, grads_and_vars):
+        for grad, var in grads_and_vars:
+            if grad is not None:
+                distribution.extended.update(var, self._accumulate_or_update, args=(grad,), group=False)
+
+    def _accumulate_or_update(self, variable, gradient):
+        """Per variable and device (inside strategy.extended.update): add the gradient to its
+        accumulator, or on every k-th batch apply the mean of the accumulated gradients."""
+        k = self.gradient_accumulation_steps
+        acc = self._accumulated_gradients[self._get_variable_index(variable)]
+        if isinstance(gradient, tf.IndexedSlices):
+            gradient = tf.convert_to_tensor(gradient)
+        total = tf.convert_to_tensor(acc) + tf.cast(gradient, acc.dtype)
+
+        def update():
+            grad = self._clip_gradients([total / k])[0]
+            lr = self.learning_rate
+            if self.weight_decay is not None and self._use_weight_decay(variable):
+                variable.assign_sub(variable * tf.cast(self.weight_decay, variable.dtype)
+                                    * tf.cast(lr, variable.dtype))
+            self.update_step(grad, variable, lr)
+            self.assign(acc, tf.zeros_like(total))
+
+        tf.cond(tf.equal((self._iterations + 1) % k, 0), update, lambda: self.assign(acc, total))
+
+
 @keras.saving.register_keras_serializable(package="kbert")
-class AdamW(keras.optimizers.AdamW):
+class AdamW(Accumulating, keras.optimizers.AdamW):
     """`keras.optimizers.AdamW` (same arguments, same numbers) with a fused update.
 
     The update is Keras' epsilon-hat form, which is also the kernel's:
@@ -59,3 +125,14 @@ class AdamW(keras.optimizers.AdamW):
             beta1_power=tf.pow(beta_1, local_step), beta2_power=tf.pow(beta_2, local_step),
             lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
             epsilon=tf.cast(self.epsilon, dtype), grad=gradient, use_locking=False)
+
+
+@keras.saving.register_keras_serializable(package="kbert")
+class Lamb(Accumulating, keras.optimizers.Lamb):
+    """`keras.optimizers.Lamb` (same arguments, same numbers), with kbert's gradient
+    accumulation under tf.distribute and schedules counted in updates (`Accumulating`).
+
+    Keras' Lamb: Adam's moments, then each variable's step scaled by the trust ratio
+    ‖w‖ / ‖update‖; weight decay is Keras' decoupled one (w ← w - lr·λ·w, before the
+    update), with the exclusions of `exclude_from_weight_decay`.
+    """

@@ -30,3 +30,36 @@ def add_common(parser, *, maxlen, batch_size, lr, epochs, out, preset="minilm"):
 
     distribute.add_arguments(parser)
     return parser
+
+
+def add_training(parser):
+    """Flags for long runs (pretraining): gradient accumulation, the optimizer, and backups
+    that resume a killed run inside an epoch. `fit_arguments(args)` passes them on."""
+    parser.add_argument("--accumulate", type=int, default=1,
+                        help="batches per optimizer update (gradient accumulation): an update of "
+                             "accumulate × batch-size rows in the memory of batch-size")
+    parser.add_argument("--optimizer", default="adamw", choices=["adamw", "lamb"],
+                        help="adamw (default) or lamb (layer-wise trust ratios, for large batches)")
+    parser.add_argument("--checkpoint-folder", help="back up the run here after every epoch; run the same "
+                                                    "command again to resume a killed run")
+    parser.add_argument("--checkpoint-every", type=int,
+                        help="also back up every N batches (needs --checkpoint-folder): a killed run resumes "
+                             "at its last backup, inside the epoch")
+    return parser
+
+
+def check_training(parser, args):
+    """Errors for the training flags, in argparse's form."""
+    if args.accumulate < 1:
+        parser.error(f"--accumulate must be at least 1, got {args.accumulate}")
+    if args.checkpoint_every is not None:
+        if args.checkpoint_every < 1:
+            parser.error(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
+        if not args.checkpoint_folder:
+            parser.error("--checkpoint-every needs --checkpoint-folder (where the backups go)")
+
+
+def fit_arguments(args):
+    """The fit methods' arguments from the training flags."""
+    return {"accumulate": args.accumulate, "checkpoint_folder": args.checkpoint_folder,
+            "checkpoint_every": args.checkpoint_every}

@@ -9,6 +9,8 @@ family on your own domain's text, and export it as a keras-hub preset folder.
     python recipes/pretrain.py --from roberta_base_en --lr 5e-5   # RoBERTa: masked LM only
     python recipes/pretrain.py --family distilbert --whole-word   # a fresh DistilBERT on a new vocabulary
     python recipes/pretrain.py --corpus a.txt b.txt.gz --no-nsp --whole-word --steps 500 --out my-encoder
+    python recipes/pretrain.py --batch-size 32 --accumulate 8 --optimizer lamb \
+        --checkpoint-folder ckpt --checkpoint-every 500   # 256 rows an update; rerun to resume
 
 Prints masked-LM (and NSP/SOP) loss/accuracy per epoch, training throughput (real tokens/s) and
 the validation report, then saves the encoder: `kbert.text.texts_from_df(..., preset="my-encoder")`.
@@ -19,7 +21,7 @@ import math
 import os
 import time
 
-from flags import add_common, shared_datasets
+from flags import add_common, add_training, check_training, fit_arguments, shared_datasets
 
 SHARED = shared_datasets("corpus")
 CHAPTERS = r"^(CHAPTER|Chapter) [0-9IVXLC]+\.?\s*$"
@@ -51,7 +53,9 @@ def parse_args(argv=None):
                    help="the pretraining objective (default: the family's: bert mlm+nsp, albert mlm+sop, others mlm)")
     p.add_argument("--whole-word", action="store_true", help="mask all pieces of a word together")
     p.add_argument("--mask-rate", type=float, default=0.15)
+    add_training(p)
     args = p.parse_args(argv)
+    check_training(p, args)
     if args.family and args.from_preset:
         p.error("--family names the family of a fresh encoder; --from's encoder brings its own.")
     if args.val_corpus is None and args.corpus == [os.path.join(SHARED, "train.txt.gz")]:
@@ -99,9 +103,10 @@ def main(argv=None):
                                    "intermediate_dim": args.intermediate or 4 * args.hidden}
     model = P.bert_pretrainer(preproc, encoder=encoder, precision=args.precision, seed=args.seed,
                                strategy=strategy)
-    learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed)
+    learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed,
+                                optimizer=args.optimizer)
     speed = Throughput(len(trn), int(trn.lengths.sum()))
-    learner.fit_onecycle(args.lr, epochs, callbacks=[speed], verbose=2)
+    learner.fit_onecycle(args.lr, epochs, callbacks=[speed], verbose=2, **fit_arguments(args))
     result = learner.validate()
     seconds, ex_s, tok_s = speed.epochs[-1]
     print(f"throughput (last epoch): {ex_s:.1f} examples/s, {tok_s:.0f} real tokens/s")

@@ -215,3 +215,34 @@ def test_history_has_no_momentum_when_it_is_not_cycled():
     model = tiny_model(keras.optimizers.Adam(0.02))
     hist = model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[C.Recorder()])
     assert hist.history["lr"] == pytest.approx([0.02, 0.02]) and "momentum" not in hist.history
+
+
+def test_backup_and_restore_reads_its_resume_point(tmp_path):
+    import json
+
+    folder = tmp_path / "backup"
+    assert (C.BackupAndRestore(str(folder), steps_per_epoch=8).initial_epoch,
+            C.BackupAndRestore(str(folder), steps_per_epoch=8).initial_step) == (0, 0)  # nothing saved yet
+    folder.mkdir()
+    for meta, point in [({"epoch": 2, "batch": 0}, (2, 0)),  # Keras' own metadata: an epoch boundary
+                        ({"epoch": 1, "batch": 3, "step": 3}, (1, 3)),
+                        ({"epoch": 1, "batch": 8, "step": 8}, (2, 0))]:  # saved after the epoch's last batch
+        (folder / "training_metadata.json").write_text(json.dumps(meta))
+        backup = C.BackupAndRestore(str(folder), steps_per_epoch=8, save_freq=4)
+        assert (backup.initial_epoch, backup.initial_step) == point
+    with pytest.raises(ValueError, match="save_freq must be 'epoch' or a whole number of batches"):
+        C.BackupAndRestore(str(folder), steps_per_epoch=8, save_freq=0)
+    with pytest.raises(ValueError, match="steps_per_epoch must be a whole number"):
+        C.BackupAndRestore(str(folder), steps_per_epoch=0)
+
+
+def test_recorded_rates_follow_updates_with_gradient_accumulation():
+    from kbert import optimizers
+
+    sched = S.OneCycle(1e-2, total_steps=4)
+    model = tiny_model(optimizers.AdamW(sched, gradient_accumulation_steps=2))
+    rec = C.Recorder()
+    x, y = data(64)
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, callbacks=[rec], verbose=0)
+    # 8 batches, 4 updates: each pair of batches records the rate of the update it feeds
+    assert rec.lrs == pytest.approx([S.value(sched, i // 2) for i in range(8)], rel=1e-6)

@@ -99,3 +99,35 @@ def test_config_round_trip():
     assert back.clipnorm == pytest.approx(1.0)
     assert isinstance(back._learning_rate, S.OneCycle)
     assert S.value(back._learning_rate, 3) == pytest.approx(S.value(opt._learning_rate, 3))
+
+
+@pytest.mark.parametrize("cls, keras_cls", [(optimizers.AdamW, keras.optimizers.AdamW),
+                                            (optimizers.Lamb, keras.optimizers.Lamb)])
+def test_accumulated_gradients_are_one_update_with_their_mean(cls, keras_cls):
+    # 6 batches, 3 per update: Keras' optimizer given the 2 mean gradients gets the same weights;
+    # the schedule (2 steps) counts updates, clipnorm acts on the mean, weight decay once per update
+    grads = _dense_grads(6)
+    means = [[sum(g[i] for g in grads[j:j + 3]) / 3 for i in range(len(SHAPES))] for j in (0, 3)]
+    kwargs = dict(learning_rate=S.OneCycle(1e-2, total_steps=2), epsilon=1e-6, clipnorm=1.0)
+    ours, opt = _apply(cls, grads, gradient_accumulation_steps=3, **kwargs)
+    theirs, _ = _apply(keras_cls, means, **kwargs)
+    assert _max_diff(ours, _apply(keras_cls, [])[0]) > 1e-3  # it trained
+    assert _max_diff(ours, theirs) < 1e-6
+    assert int(opt.iterations.numpy()) == 2 and int(opt._iterations.numpy()) == 6
+    # two batches more: accumulated, not applied
+    before = [v.numpy() for v in opt._trainable_variables]
+    for g in _dense_grads(2, seed=5):
+        opt.apply(g)
+    assert _max_diff(before, [v.numpy() for v in opt._trainable_variables]) == 0
+
+
+def test_lamb_is_keras_lamb_and_skips_weight_decay_where_excluded():
+    kwargs = dict(learning_rate=1e-2, epsilon=1e-6, clipnorm=1.0)
+    ours, _ = _apply(optimizers.Lamb, _dense_grads(), **kwargs)
+    theirs, _ = _apply(keras.optimizers.Lamb, _dense_grads(), **kwargs)
+    assert _max_diff(ours, theirs) < 1e-6
+    no_decay, _ = _apply(optimizers.Lamb, _dense_grads(), weight_decay=None, **kwargs)
+    assert np.array_equal(ours[2], no_decay[2])  # w2 is excluded: as without weight decay
+    assert _max_diff(ours[:2], no_decay[:2]) > 1e-4  # the others decay
+    back = keras.optimizers.deserialize(keras.optimizers.serialize(optimizers.Lamb(weight_decay=0.02)))
+    assert type(back) is optimizers.Lamb and back.weight_decay == pytest.approx(0.02)

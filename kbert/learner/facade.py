@@ -5,11 +5,11 @@ momentum cycling and recording are `kbert.callbacks`. The task's preprocessor (c
 by the data) supplies the loss, metrics and reports, so the Learner knows no task.
 """
 
-import json
 import os
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kbert import callbacks as C
 from kbert import data as D
@@ -23,12 +23,13 @@ from kbert.learner.arrays import ArrayData, check_arrays
 from kbert.learner.evaluation import EvaluationMixin
 from kbert.learner.layers import NO_DECAY, LayersMixin
 from kbert.learner.lr_find import LRFinderMixin
-from kbert.learner.training import TrainingMixin, check_rate
+from kbert.learner.training import TrainingMixin, check_count, check_rate
 from kbert.tasks import TaskPreprocessor
 
 
 def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size=None, seed=None,
-                weight_decay=0.01, jit_compile="auto", teacher=None, temperature=2.0, alpha=0.5, hidden_loss=0.0):
+                weight_decay=0.01, jit_compile="auto", teacher=None, temperature=2.0, alpha=0.5, hidden_loss=0.0,
+                optimizer="adamw", accumulate=1):
     """A Learner for a model and its data (ktrain's get_learner).
 
     Args:
@@ -41,7 +42,7 @@ def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size
         batch_size: the global training batch, split evenly over the replicas of the model's strategy.
         eval_batch_size: rows per batch for validation and prediction (default: batch_size).
         seed: makes runs repeatable on CPU (weights' draws, batch order, dropout).
-        weight_decay: AdamW's decoupled weight decay (not on biases and LayerNorm).
+        weight_decay: the decoupled weight decay (not on biases and LayerNorm).
         jit_compile: passed to Model.compile (XLA); "auto" is Keras' choice.
         teacher: (kbert) distil: a fine-tuned model (or predictor) of the same task whose
             softened outputs `model` learns from (`kbert.distill`); `learner.model` stays the
@@ -49,6 +50,14 @@ def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size
         temperature, alpha, hidden_loss: the distillation loss, alpha · T² · KL(teacher_T ‖
             student_T) + (1 − alpha) · task loss (+ hidden_loss · cosine distance of the last
             hidden states); validation reports the task loss.
+        optimizer: "adamw" (`kbert.optimizers.AdamW`, Keras' AdamW with a fused update) or
+            "lamb" (`kbert.optimizers.Lamb`, Keras' Lamb: layer-wise trust ratios, for large
+            batches); both with clipnorm=1.0, epsilon=1e-6 and weight decay off biases and
+            LayerNorm (`NO_DECAY`).
+        accumulate: gradient accumulation: one optimizer update every `accumulate` batches,
+            with the mean of their gradients (the update of one batch of
+            `accumulate × batch_size` rows, in the memory of `batch_size`). Schedules count
+            updates; the fit methods take `accumulate=` to override it for one run.
 
     Returns:
         A `Learner`.
@@ -60,9 +69,14 @@ def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size
     >>> # model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])  # any Keras model
     >>> # learner = kbert.get_learner(model, train_data=(x, y), val_data=(x_val, y_val))
     >>> # learner = kbert.get_learner(kbert.distill.student(teacher), trn, val, teacher=teacher)  # distil
+    >>> # learner = kbert.get_learner(model, trn, val, batch_size=16, accumulate=4, optimizer="lamb")  # 64 a step
     """
     return Learner(model, train_data, val_data, batch_size, eval_batch_size, seed, weight_decay, jit_compile,
-                   teacher=teacher, temperature=temperature, alpha=alpha, hidden_loss=hidden_loss)
+                   teacher=teacher, temperature=temperature, alpha=alpha, hidden_loss=hidden_loss,
+                   optimizer=optimizer, accumulate=accumulate)
+
+
+OPTIMIZERS = {"adamw": optimizers.AdamW, "lamb": optimizers.Lamb}
 
 
 def unwrap(data):
@@ -97,7 +111,8 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
     """
 
     def __init__(self, model, train_data, val_data=None, batch_size=32, eval_batch_size=None, seed=None,
-                 weight_decay=0.01, jit_compile="auto", teacher=None, temperature=2.0, alpha=0.5, hidden_loss=0.0):
+                 weight_decay=0.01, jit_compile="auto", teacher=None, temperature=2.0, alpha=0.5, hidden_loss=0.0,
+                 optimizer="adamw", accumulate=1):
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
         if train_data is None:
@@ -126,6 +141,10 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
         self.data_seed = int(seed) if seed is not None else int(np.random.randint(0, 2**31 - 1))
         self.weight_decay = weight_decay
         self.jit_compile = jit_compile
+        if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}.")
+        self.optimizer = optimizer.lower()
+        self.accumulate = check_count(accumulate, "accumulate")
         replicas = self.strategy.num_replicas_in_sync
         if self.batch_size % replicas:
             raise ValueError(f"batch_size={self.batch_size} does not split evenly over the strategy's "
@@ -185,42 +204,58 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
             set_seed(self.seed + offset, [getattr(self.preproc, "tokenizer", None)])
         return None if self.seed is None else self.seed + offset
 
-    def _compile(self, learning_rate):
+    def _accumulate(self, accumulate=None):
+        """The batches per update of a run: the fit method's `accumulate`, else the Learner's."""
+        return self.accumulate if accumulate is None else check_count(accumulate, "accumulate")
+
+    def _compile(self, learning_rate, accumulate=1):
         with self.strategy.scope():
-            opt = optimizers.AdamW(
+            opt = OPTIMIZERS[self.optimizer](
                 learning_rate=learning_rate, weight_decay=self.weight_decay,
                 beta_1=0.9, beta_2=0.999, epsilon=1e-6, clipnorm=1.0,
+                # Keras takes None (not 1) for no accumulation
+                gradient_accumulation_steps=accumulate if accumulate > 1 else None,
             )
             opt.exclude_from_weight_decay(var_names=NO_DECAY)
             self._trainee().compile(optimizer=opt, loss=self.preproc.loss(), metrics=self.preproc.metrics(),
                                loss_weights=self.preproc.loss_weights, jit_compile=self.jit_compile)
 
-    def _datasets(self, epochs, initial_epoch=0):
+    def _datasets(self, epochs, initial_epoch=0, skip=0):
+        """Training batches from batch `skip` of epoch `initial_epoch` (a resumed run), and
+        the validation batches."""
         multiple = D.pad_multiple_for(self._trainee())
         trn = self._train_data().epochs_dataset(self.batch_size, epochs, initial_epoch, seed=self.data_seed,
                                              pad_multiple=multiple)
+        if skip:  # the same batches (and masks: numbered within their epoch) as the uninterrupted run's
+            trn = trn.skip(skip).prefetch(tf.data.AUTOTUNE)
         val = None
         if self.val_data is not None and self.val_data.has_targets:
             val = self.val_data.dataset(self.eval_batch_size, training=False, pad_multiple=multiple)
         return trn, val
 
     def _fit(self, schedule, epochs, callbacks=None, momentum=None, class_weight=None,
-             checkpoint_folder=None, verbose=1, validate=True, nan_guard=True):
+             checkpoint_folder=None, verbose=1, validate=True, nan_guard=True, accumulate=1, checkpoint_every=None):
         """Keras' fit with kbert's callbacks. nan_guard: on a NaN loss, stop and put back the
-        weights of the epoch's start (lr_find restores its own)."""
+        weights of the epoch's start (lr_find restores its own). accumulate: batches per
+        optimizer update. checkpoint_every: back up every this many batches too."""
+        if checkpoint_every is not None:
+            check_count(checkpoint_every, "checkpoint_every")
+            if not checkpoint_folder:
+                raise ValueError("checkpoint_every needs checkpoint_folder (where the backups go).")
         self._seed()
-        self._compile(schedule)
+        self._compile(schedule, accumulate)
         self.recorder = C.Recorder()
-        cbs, initial_epoch = [], 0
+        cbs, initial_epoch, skip, backup = [], 0, 0, None
         if checkpoint_folder:
             # first: it restores weights, optimizer state and the epoch before the others start
-            backup = self._backup(checkpoint_folder)
-            initial_epoch = _backup_epoch(backup.backup_dir)
+            backup = self._backup(checkpoint_folder, checkpoint_every)
+            initial_epoch, skip = backup.initial_epoch, backup.initial_step
             if initial_epoch >= epochs:
                 raise ValueError(f"{backup.backup_dir!r} holds a run that already finished {initial_epoch} epochs; "
                                  "remove it to start again.")
-            if initial_epoch:
-                print(f"kbert: resuming from {backup.backup_dir!r} at epoch {initial_epoch + 1}/{epochs}")
+            if initial_epoch or skip:
+                print(f"kbert: resuming from {backup.backup_dir!r} at epoch {initial_epoch + 1}/{epochs}"
+                      + (f", batch {skip + 1}/{self.steps_per_epoch()}" if skip else ""))
             cbs.append(backup)
         # a NaN loss is always reported, even with verbose=0
         cbs += [self.recorder, C.RestoreOnNaN() if nan_guard else keras.callbacks.TerminateOnNaN()]
@@ -230,7 +265,9 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
             cbs.append(keras.callbacks.ModelCheckpoint(
                 os.path.join(checkpoint_folder, "weights-{epoch:02d}.weights.h5"), save_weights_only=True))
         cbs.extend(callbacks or [])
-        trn, val = self._datasets(epochs, initial_epoch)
+        if backup is not None:
+            cbs.append(backup.cutter)  # last: ends a resumed epoch after its remaining batches
+        trn, val = self._datasets(epochs, initial_epoch, skip)
         distribute.patch_symbolic_build(self._trainee(), lambda: next(iter(self.train_data.dataset(
             self.batch_size, training=False, pad_multiple=D.pad_multiple_for(self._trainee())))))
         self.history = self._trainee().fit(
@@ -249,14 +286,15 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
             self.history.history.pop("momentum", None)
         return self.history
 
-    @staticmethod
-    def _backup(checkpoint_folder):
-        """keras' BackupAndRestore: a killed run resumes from its last finished epoch. Workers
-        other than the chief keep their own copy (same weights) so that they never write
-        the same file."""
+    def _backup(self, checkpoint_folder, checkpoint_every=None):
+        """kbert's BackupAndRestore (Keras' one, resuming inside an epoch too): a killed run
+        resumes from its last backup, at the end of an epoch or every `checkpoint_every`
+        batches. Workers other than the chief keep their own copy (same weights) so that
+        they never write the same file."""
         os.makedirs(checkpoint_folder, exist_ok=True)
         name = "backup" if distribute.is_chief() else f"backup-worker{distribute.worker_index()}"
-        return keras.callbacks.BackupAndRestore(os.path.join(checkpoint_folder, name))
+        return C.BackupAndRestore(os.path.join(checkpoint_folder, name), self.steps_per_epoch(),
+                                  save_freq=checkpoint_every or "epoch")
 
     # ------------------------------------------------------------------ model and rate
     def set_model(self, model):
@@ -284,12 +322,12 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
         lr = check_rate(lr, "lr")
         opt = getattr(self._trainee(), "optimizer", None)
         if opt is None or not getattr(self._trainee(), "compiled", False):
-            self._compile(lr)
+            self._compile(lr, self.accumulate)
             return
         try:
             opt.learning_rate = lr
         except TypeError:  # Keras: a schedule's rate is not settable
-            self._compile(lr)
+            self._compile(lr, self.accumulate)
 
     # ------------------------------------------------------------------ weight decay
     def set_weight_decay(self, wd=0.01):
@@ -298,11 +336,3 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
     def get_weight_decay(self):
         return self.weight_decay
 
-
-def _backup_epoch(backup_dir):
-    """Epochs finished by the run backed up in backup_dir (keras' training_metadata.json)."""
-    path = os.path.join(backup_dir, "training_metadata.json")
-    if not os.path.exists(path):
-        return 0
-    with open(path, encoding="utf-8") as f:
-        return int(json.load(f).get("epoch", 0))

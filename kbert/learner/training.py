@@ -37,8 +37,13 @@ def has_callback(callbacks, cls):
 class TrainingMixin:
     """fit_onecycle / autofit / fit, mixed into kbert.learner.Learner."""
 
+    def _updates(self, batches, accumulate):
+        """Optimizer updates in `batches` batches (schedules count updates), at least 1."""
+        return max(1, batches // accumulate)
+
     def fit_onecycle(self, lr, epochs, checkpoint_folder=None, cycle_momentum=True, max_momentum=0.95,
-                     min_momentum=0.85, class_weight=None, callbacks=None, verbose=1):
+                     min_momentum=0.85, class_weight=None, callbacks=None, verbose=1, accumulate=None,
+                     checkpoint_every=None):
         """Trains `epochs` epochs with the one-cycle policy peaking at `lr`.
 
         The rate rises from lr/25 to `lr` over the first 30 % of the batches, then anneals
@@ -53,6 +58,13 @@ class TrainingMixin:
             class_weight: passed to `Model.fit`.
             callbacks: more Keras callbacks (e.g. `keras.callbacks.TensorBoard(log_dir)`).
             verbose: 0 for silence, 1 for Keras' progress bar.
+            accumulate: batches per optimizer update for this run (default: get_learner's
+                `accumulate`); the schedule spans `epochs × steps_per_epoch // accumulate`
+                updates.
+            checkpoint_every: (with checkpoint_folder) also back up every this many batches,
+                so that a run killed inside an epoch resumes from its last backup: at the
+                same batch, with the same weights, optimizer state (accumulated gradients
+                included) and data order as the uninterrupted run.
 
         Returns:
             Keras' `History`: loss, metrics and val_* per epoch; "lr", "momentum" and
@@ -62,19 +74,32 @@ class TrainingMixin:
         >>> # learner.fit_onecycle(1e-4, 3)
         """
         lr, epochs = check_rate(lr, "lr"), check_count(epochs, "epochs")
-        schedule = S.OneCycle(lr, total_steps=epochs * self.steps_per_epoch())
+        accumulate = self._accumulate(accumulate)
+        schedule = S.OneCycle(lr, total_steps=self._updates(epochs * self.steps_per_epoch(), accumulate))
         momentum = (max_momentum, min_momentum) if cycle_momentum else None
-        return self._fit(schedule, epochs, callbacks, momentum, class_weight, checkpoint_folder, verbose)
+        return self._fit(schedule, epochs, callbacks, momentum, class_weight, checkpoint_folder, verbose,
+                         accumulate=accumulate, checkpoint_every=checkpoint_every)
 
     def autofit(self, lr, epochs=None, early_stopping=None, reduce_on_plateau=None, reduce_factor=2,
                 cycle_momentum=True, max_momentum=0.95, min_momentum=0.85, monitor="val_loss",
-                checkpoint_folder=None, class_weight=None, callbacks=None, verbose=1):
+                checkpoint_folder=None, class_weight=None, callbacks=None, verbose=1, accumulate=None,
+                checkpoint_every=None):
         """Triangular cyclical rate (one cycle per epoch, lr/10 ↔ lr), as ktrain.
 
         epochs=None trains until early stopping (patience 5 unless given; reduce on plateau
         2 unless given); the best weights are then restored. reduce_on_plateau=N divides the
         rate by reduce_factor after N epochs without improvement of `monitor`. An
         `EarlyStopping` among `callbacks` replaces kbert's (as ktrain).
+
+        Args:
+            lr: the peak learning rate.
+            epochs: passes over train_data, or None (until early stopping).
+            early_stopping, reduce_on_plateau: patience in epochs (see above).
+            reduce_factor: the rate's divisor on a plateau (above 1).
+            cycle_momentum, max_momentum, min_momentum: momentum cycling.
+            monitor: the log early stopping and plateaus watch.
+            checkpoint_folder, class_weight, callbacks, verbose, accumulate, checkpoint_every:
+                as in `fit_onecycle` (a cycle spans an epoch's updates).
 
         Returns:
             Keras' `History`.
@@ -97,8 +122,9 @@ class TrainingMixin:
                              f"{reduce_factor!r}.")
         if (early_stopping or reduce_on_plateau) and self.val_data is None and monitor.startswith("val_"):
             raise ValueError(f"monitor={monitor!r} needs val_data.")
-        steps = self.steps_per_epoch()
-        schedule = S.Scaled(S.Triangular(lr / 10, lr, step_size=max(1, steps // 2)))
+        accumulate = self._accumulate(accumulate)
+        updates = self._updates(self.steps_per_epoch(), accumulate)
+        schedule = S.Scaled(S.Triangular(lr / 10, lr, step_size=max(1, updates // 2)))
         cbs = list(callbacks or [])
         if early_stopping and not has_callback(cbs, keras.callbacks.EarlyStopping):
             cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=early_stopping,
@@ -107,10 +133,11 @@ class TrainingMixin:
             cbs.append(C.ReduceScheduleOnPlateau(schedule, monitor, reduce_on_plateau, reduce_factor,
                                                  verbose=verbose))
         momentum = (max_momentum, min_momentum) if cycle_momentum else None
-        return self._fit(schedule, epochs, cbs, momentum, class_weight, checkpoint_folder, verbose)
+        return self._fit(schedule, epochs, cbs, momentum, class_weight, checkpoint_folder, verbose,
+                         accumulate=accumulate, checkpoint_every=checkpoint_every)
 
     def fit(self, lr, n_cycles, cycle_len=None, cycle_mult=1, lr_decay=1.0, checkpoint_folder=None,
-            early_stopping=None, class_weight=None, callbacks=None, verbose=1):
+            early_stopping=None, class_weight=None, callbacks=None, verbose=1, accumulate=None, checkpoint_every=None):
         """A constant rate for `n_cycles` epochs, or SGDR (ktrain's fit).
 
         With `cycle_len`, the rate follows cosine annealing with warm restarts: cycles of
@@ -125,7 +152,8 @@ class TrainingMixin:
             checkpoint_folder: save weights after every epoch, and resume a killed run.
             early_stopping: stop after this many epochs without a lower val_loss and restore
                 the best weights (needs val_data; ktrain's rule).
-            class_weight, callbacks, verbose: as in `fit_onecycle`.
+            class_weight, callbacks, verbose, accumulate, checkpoint_every: as in `fit_onecycle`
+                (SGDR's cycles are counted in updates).
 
         Returns:
             Keras' `History`.
@@ -135,6 +163,7 @@ class TrainingMixin:
         >>> # learner.fit(1e-4, 3, cycle_len=1, cycle_mult=2)  # SGDR: 1 + 2 + 4 epochs
         """
         lr = check_rate(lr, "lr")
+        accumulate = self._accumulate(accumulate)
         n_cycles, cycle_mult = check_count(n_cycles, "n_cycles"), check_count(cycle_mult, "cycle_mult")
         lr_decay = check_rate(lr_decay, "lr_decay")
         cbs = list(callbacks or [])
@@ -147,9 +176,12 @@ class TrainingMixin:
                 cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=early_stopping,
                                                          restore_best_weights=True, verbose=verbose))
         if cycle_len is None:
-            return self._fit(lr, n_cycles, cbs, None, class_weight, checkpoint_folder, verbose)
+            return self._fit(lr, n_cycles, cbs, None, class_weight, checkpoint_folder, verbose,
+                             accumulate=accumulate, checkpoint_every=checkpoint_every)
         cycle_len = check_count(cycle_len, "cycle_len")
         epochs = int(sum(cycle_len * cycle_mult ** i for i in range(n_cycles)))
         schedule = keras.optimizers.schedules.CosineDecayRestarts(
-            lr, first_decay_steps=cycle_len * self.steps_per_epoch(), t_mul=float(cycle_mult), m_mul=lr_decay)
-        return self._fit(schedule, epochs, cbs, None, class_weight, checkpoint_folder, verbose)
+            lr, first_decay_steps=self._updates(cycle_len * self.steps_per_epoch(), accumulate),
+            t_mul=float(cycle_mult), m_mul=lr_decay)
+        return self._fit(schedule, epochs, cbs, None, class_weight, checkpoint_folder, verbose,
+                         accumulate=accumulate, checkpoint_every=checkpoint_every)

@@ -151,3 +151,55 @@ def test_restore_on_nan_with_plain_keras_fit(capsys):
     assert guard.stopped == (0, 5)  # row 20 is in the 6th batch of 4
     assert same_weights(start, model.get_weights())
     assert "batch 6" in capsys.readouterr().out
+
+
+class Kill(keras.callbacks.Callback):
+    """A crash after `after` batches of the run (the backup callback has run for that batch)."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after, self.seen = after, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.after:
+            raise RuntimeError("killed")
+
+
+def test_a_run_killed_inside_an_epoch_resumes_at_its_last_backup_and_ends_as_the_uninterrupted_one(
+        tmp_path, capsys):
+    x, y = blobs(96, seed=4)
+    trn, val = split(x, y, 64)  # 8 batches of 8 an epoch
+
+    def run(folder, callbacks=None):
+        learner = kbert.get_learner(classifier(), trn, val, batch_size=8, seed=2, accumulate=2)
+        learner.fit_onecycle(1e-2, 3, checkpoint_folder=str(folder), checkpoint_every=3, callbacks=callbacks,
+                             verbose=0)
+        return learner
+
+    whole = run(tmp_path / "a")
+    with pytest.raises(RuntimeError, match="killed"):
+        run(tmp_path / "b", [Kill(11)])  # backups after batches 3, 6, 9: batch 1 of epoch 2, half an update
+    capsys.readouterr()
+    resumed = run(tmp_path / "b")
+    assert "at epoch 2/3, batch 2/8" in capsys.readouterr().out
+    for a, b in zip(whole.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_allclose(b, a, atol=1e-6)
+    opt_a, opt_b = whole.model.optimizer, resumed.model.optimizer
+    assert int(opt_a.iterations.numpy()) == int(opt_b.iterations.numpy()) == 12  # updates
+    assert int(opt_b._iterations.numpy()) == 24  # batches
+    hist = resumed.history.history
+    assert len(hist["loss"]) == 2 and len(hist["lr"]) == 24 - 9  # epochs 2 (its last 7 batches) and 3
+    np.testing.assert_allclose(hist["lr"], whole.history.history["lr"][9:], rtol=1e-6)
+    assert not (tmp_path / "b" / "backup").exists()  # removed once the run finished
+
+
+def test_resume_message_names_the_epoch_and_batch(tmp_path, capsys):
+    x, y = blobs(64, seed=4)
+    learner = kbert.get_learner(classifier(), (x, y), batch_size=8, seed=2)
+    with pytest.raises(RuntimeError, match="killed"):
+        learner.fit(1e-2, 2, checkpoint_folder=str(tmp_path), checkpoint_every=2, callbacks=[Kill(5)], verbose=0)
+    learner.fit(1e-2, 2, checkpoint_folder=str(tmp_path), checkpoint_every=2, verbose=0)
+    out = capsys.readouterr().out
+    assert f"resuming from {str(tmp_path / 'backup')!r} at epoch 1/2, batch 5/8" in out
+    assert len(learner.history.history["lr"]) == 12
