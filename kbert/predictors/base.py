@@ -19,6 +19,12 @@ beside the target, which then replaces the target by renames.
 
 Each task's predictor class registers itself under its task's name (`task`), so that
 `get_predictor` and `load_predictor` find it without the tasks knowing the predictors.
+
+Predictions (`predict_rows`) pad the rows in NumPy and call `model.predict_on_batch` (Keras'
+cached predict function, traced with reduce_retracing, so new widths stop retracing it)
+on the same batches as `kbert.data.predict`, without building a tf.data pipeline per call:
+building that pipeline (tracing its map functions, making its iterator) made a one-text
+call cost 4-9 times the per-text time of a batched call (benchmarks/latency.py).
 """
 
 import importlib
@@ -27,8 +33,11 @@ import os
 import time
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from kbert import integrity, io
+from kbert.data import TaskData, pad_multiple_for, round_up
 from kbert.families import family_of
 from kbert.models import vocabulary_rows
 from kbert.version import __version__
@@ -150,7 +159,8 @@ class Predictor:
         return self.preproc.get_classes()
 
     def _outputs(self, data):
-        return self.preproc.predict_outputs(self.model, data, self.batch_size)
+        """Model outputs for every row of `data` (see `predict_rows`)."""
+        return predict_rows(self.model, data, self.batch_size, self.preproc)
 
     # ----------------------------------------------------------------- saving
     def save(self, folder):
@@ -241,6 +251,101 @@ class Predictor:
     @classmethod
     def from_parts(cls, model, preproc, meta):
         return cls(model, preproc, batch_size=meta.get("batch_size", 32))
+
+
+def padded_batches(data, batch_size, pad_multiple=1):
+    """The inference batches of `data` as NumPy arrays, without a tf.data pipeline.
+
+    The same batches as `data.dataset(batch_size, training=False, with_targets=False,
+    pad_multiple=...)`: rows in `data.eval_order` (sorted by length), `batch_size` per batch,
+    each padded with the feature's pad value to its longest row rounded up to
+    `pad_multiple`, plus an int32 "padding_mask".
+
+    Args:
+        data: a TaskData whose features are ragged [rows, (pieces)] (see `fast_path_supported`).
+        batch_size: rows per batch.
+        pad_multiple: each batch's width is rounded up to a multiple of this.
+
+    Returns:
+        A generator of (row indices into data, dict of name → array [rows, width]).
+
+    Example:
+    >>> # for rows, x in padded_batches(data, 32): model.predict_on_batch(x)
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    # flat values and row splits once per call: slicing NumPy is far cheaper than ragged ops
+    columns = {name: (value.flat_values.numpy(), value.row_splits.numpy(), value.dtype.as_numpy_dtype,
+                      data.pad_values.get(name, 0)) for name, value in data.features.items()}
+    lengths, order = data.lengths, data.eval_order
+    for b in range(0, len(order), batch_size):
+        rows = order[b:b + batch_size]
+        own = lengths[rows]
+        width = round_up(int(own.max()), pad_multiple)
+        x = {}
+        for name, (values, splits, dtype, pad) in columns.items():
+            array = np.full((len(rows), width), pad, dtype=dtype)
+            for i, row in enumerate(rows):
+                array[i, :own[i]] = values[splits[row]:splits[row + 1]]
+            x[name] = array
+        x["padding_mask"] = (np.arange(width)[None, :] < own[:, None]).astype(np.int32)
+        yield rows, x
+
+
+def fast_path_supported(data, preproc=None):
+    """Whether `predict_rows` may pad `data` itself: a TaskData that keeps TaskData's own
+    evaluation batches (no `_pad` / `map_batches` / `dataset` of its own, e.g. a windowed
+    document's 3-D rows), no fixed shapes, every feature ragged [rows, (pieces)], and a
+    preprocessor that keeps the default `predict_outputs`."""
+    cls = type(data)
+    if not isinstance(data, TaskData) or getattr(data, "fixed_shapes", False):
+        return False
+    if any(getattr(cls, name) is not getattr(TaskData, name)
+           for name in ("dataset", "_eval_batches", "_pad", "map_batches", "restore_order")):
+        return False
+    if preproc is not None and getattr(type(preproc), "predict_outputs", None) is not TaskPreprocessor.predict_outputs:
+        return False
+    return all(isinstance(v, tf.RaggedTensor) and v.ragged_rank == 1 and v.flat_values.shape.rank == 1
+               for v in data.features.values())
+
+
+def predict_rows(model, data, batch_size, preproc):
+    """Model outputs for every row of `data`, in row order: what
+    `preproc.predict_outputs(model, data, batch_size)` gives (the same batches through the same
+    Keras predict function, so the same numbers), with little overhead per call.
+
+    Args:
+        model: the keras.Model.
+        data: the TaskData to predict (targets are ignored).
+        batch_size: rows per model call.
+        preproc: the task's preprocessor; `per_piece` says whether outputs are per piece
+            (a list of per-row arrays cut to each row's length) or per row (stacked).
+
+    Returns:
+        As `kbert.data.predict`: an array (or structure of arrays) [rows, ...], or a list of
+        per-row arrays [pieces, ...] when per_piece.
+
+    Example:
+    >>> # probs = predict_rows(model, preproc.transform(["so happy"], verbose=0), 32, preproc)
+    """
+    if not fast_path_supported(data, preproc):  # data that batches itself differently: its own pipeline
+        return preproc.predict_outputs(model, data, batch_size)
+    per_piece = preproc.per_piece
+    outputs = []
+    for rows, x in padded_batches(data, int(batch_size), pad_multiple_for(model)):
+        out = keras.tree.map_structure(np.asarray, model.predict_on_batch(x))
+        if per_piece:
+            lengths = data.lengths[rows]
+            outputs.extend(keras.tree.map_structure(lambda v, i=i: v[i, :lengths[i]], out)
+                           for i in range(len(rows)))
+        else:
+            outputs.append(out)
+    if per_piece:
+        return data.restore_order(outputs)
+    if not outputs:
+        raise ValueError("No rows to predict.")
+    stacked = keras.tree.map_structure(lambda *v: np.concatenate(v), *outputs)
+    return keras.tree.map_structure(data.restore_order, stacked)
 
 
 def export_formats(task):

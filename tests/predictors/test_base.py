@@ -1,5 +1,6 @@
 """kbert.predictors.base: saving a predictor folder (atomically, with checksums) and loading
-it in a fresh process; input checks shared by the predictors."""
+it in a fresh process; input checks shared by the predictors; predictions without a tf.data
+pipeline (the same numbers as kbert.data.predict, no retracing per call)."""
 
 import hashlib
 import json
@@ -16,9 +17,10 @@ import pytest
 import kbert
 from kbert.predictors import PredictorLoadError
 from conftest import ROOT, tiny_vocabulary
-from kbert.predictors.base import as_texts
+from kbert.data import TaskData
+from kbert.predictors.base import as_texts, fast_path_supported, padded_batches, predict_rows
 
-from .helpers import TEXTS
+from .helpers import TEXTS, ner_sentences, qa_examples
 
 
 def test_save_then_load_in_a_fresh_process_gives_equal_probabilities(trained, tmp_path):
@@ -110,3 +112,81 @@ def test_items_that_are_not_strings_are_named_by_position():
         as_texts(["a", None])
     with pytest.raises(TypeError, match=r"texts\[0\] is a float \(nan\), not a string"):
         as_texts([float("nan")])
+
+
+def _assert_same_outputs(got, expected):
+    if isinstance(expected, list):  # per piece: one array per row, cut to its length
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            assert g.shape == e.shape
+            np.testing.assert_allclose(g, e, atol=1e-6)
+    else:
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 32])
+def test_predict_rows_gives_the_tf_data_pipelines_outputs(trained, ner_predictor, qa_predictor, batch_size):
+    learner, pre = trained
+    texts = ["i feel happy today", "so sad", "the cat is blue and really very awful now", "ok", "hm hm hm"]
+    cases = [(learner.model, pre, pre.transform(texts, verbose=0)),
+             (ner_predictor.model, ner_predictor.preproc,
+              ner_predictor.preproc.encode(ner_sentences(7, seed=3)[0], verbose=0)),
+             (qa_predictor.model, qa_predictor.preproc,
+              qa_predictor.preproc.encode(qa_examples(5, seed=2), verbose=0, with_targets=False))]
+    for model, preproc, data in cases:
+        assert fast_path_supported(data, preproc)
+        # rows of different lengths, so batches are sorted and padded as the pipeline does
+        assert len(set(data.lengths.tolist())) > 1
+        _assert_same_outputs(predict_rows(model, data, batch_size, preproc),
+                             kbert.data.predict(model, data, batch_size, per_piece=preproc.per_piece))
+
+
+def test_padded_batches_are_the_pipelines_batches(trained):
+    _, pre = trained
+    data = pre.transform(["a b c d e f", "x", "i feel happy"], verbose=0)
+    got = list(padded_batches(data, 2, pad_multiple=8))
+    expected = list(data.dataset(2, training=False, with_targets=False, pad_multiple=8))
+    assert [rows.tolist() for rows, _ in got] == [data.eval_order[:2].tolist(), data.eval_order[2:].tolist()]
+    assert len(got) == len(expected) == 2
+    for (_, x), y in zip(got, expected):
+        assert sorted(x) == sorted(y) and x["token_ids"].shape[1] % 8 == 0
+        for name in y:
+            np.testing.assert_array_equal(x[name], y[name].numpy())
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        next(padded_batches(data, 0))
+
+
+def test_repeated_single_calls_do_not_retrace(trained):
+    learner, pre = trained
+    p = kbert.get_predictor(learner.model, pre)
+    p.predict_proba("warm up")
+    p.predict_proba("warm up once more with a longer text")
+    p.predict_proba(TEXTS)
+    traces = learner.model.predict_function.experimental_get_tracing_count()
+    # Keras' reduce_retracing has generalised the shapes: new widths and batch sizes reuse the trace
+    for n in range(1, 12):
+        p.predict_proba(" ".join(["word"] * n))
+    p.predict_proba(["one", "two words", "three words here"])
+    assert traces <= 3
+    assert learner.model.predict_function.experimental_get_tracing_count() == traces
+
+
+def test_data_that_batches_itself_keeps_its_own_pipeline(trained, monkeypatch):
+    learner, pre = trained
+    data = pre.transform(["i feel happy today", "so sad"], verbose=0)
+
+    class OwnBatches(TaskData):
+        def map_batches(self, ds, training, seed, with_targets, fixed_length=None, epoch_seed=None):
+            return ds
+
+    own = OwnBatches(data.features, None, pre, pad_values=data.pad_values)
+    assert not fast_path_supported(own, pre)
+    data.fixed_shapes = True
+    assert not fast_path_supported(data, pre)
+    data.fixed_shapes = False
+    calls = []
+    monkeypatch.setattr(type(pre), "predict_outputs",
+                        lambda self, model, d, batch_size, verbose=0: calls.append(d) or "pipeline")
+    assert not fast_path_supported(data, pre)  # a preprocessor with its own predict_outputs is asked
+    assert predict_rows(learner.model, own, 8, pre) == "pipeline" and calls == [own]

@@ -70,6 +70,16 @@ def test_batches_empty_texts_and_word_lists(ner_predictor):
         ("john smith", "PER", (0, 10)), ("rome", "LOC", (17, 21))]
 
 
+def test_one_sentence_at_a_time_gives_the_batchs_tags_and_probabilities(ner_predictor):
+    p = ner_predictor
+    sentences = [SENT, "rome", "mary lee is in paris and john jones in london now", "so i feel it"]
+    batch = p.predict(sentences, return_proba=True)
+    for sentence, expected in zip(sentences, batch):
+        got = p.predict(sentence, return_proba=True)
+        assert [(w, t) for w, t, _ in got] == [(w, t) for w, t, _ in expected]
+        assert [pr for _, _, pr in got] == pytest.approx([pr for _, _, pr in expected], abs=1e-6)
+
+
 def test_custom_tokenizer(ner_predictor):
     p = ner_predictor
     calls = []

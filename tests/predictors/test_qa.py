@@ -16,6 +16,16 @@ def test_answers_are_spans_of_the_context(qa_predictor):
     assert [b["answer"] for b in both] == ["red", "blue"]
 
 
+def test_one_question_at_a_time_gives_the_batchs_answers(qa_predictor):
+    contexts = [CONTEXT, "the sky is blue .", "a dog is so very green and the cat is a dog so very so ."]
+    batch = qa_predictor.predict([Q] * len(contexts), contexts, top_k=2)
+    for context, expected in zip(contexts, batch):
+        got = qa_predictor.predict(question=Q, context=context, top_k=2)
+        assert [(a["answer"], a["start"], a["end"]) for a in got] == [(a["answer"], a["start"], a["end"])
+                                                                      for a in expected]
+        assert [a["score"] for a in got] == pytest.approx([a["score"] for a in expected], abs=1e-6)
+
+
 def test_window_answers_keep_the_best_of_each_window(qa_predictor):
     long_context = "the cat is a dog . " * 12 + "blue " + "the dog is a cat . " * 12 + "green ."
     found = qa_predictor.window_answers(Q, long_context)
