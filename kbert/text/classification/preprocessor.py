@@ -171,19 +171,24 @@ class TextClassificationPreprocessor(TaskPreprocessor):
         # a few texts (a predictor's call) run eagerly; more run through one traced graph per
         # preprocessor, reused by later calls (tracing a byte-level BPE tokenizer takes seconds)
         tokenize = self._tokenize_batch if len(texts) <= EAGER_ROWS else self._traced(len(inputs))
-        ids, segs, raw = [], [], []
+        ids, segs, lens, raw = [], [], [], []
         for start in range(0, len(texts), TOKENIZE_BATCH):
             batch = tuple(tf.constant(x[start:start + TOKENIZE_BATCH], dtype=tf.string) for x in inputs)
-            i, s, r = (tf.convert_to_tensor(t) for t in tokenize(*batch))
-            lengths = tf.minimum(r, self.maxlen)
-            ids.append(tf.RaggedTensor.from_tensor(i, lengths=lengths))
-            segs.append(tf.RaggedTensor.from_tensor(s, lengths=lengths))
-            raw.append(r.numpy())
+            i, s, r = (np.asarray(t) for t in tokenize(*batch))
+            # ragged rows cut in NumPy: eager RaggedTensor.from_tensor / tf.concat cost most of a
+            # single predictor call's tokenization
+            lengths = np.minimum(r, self.maxlen)
+            keep = np.arange(i.shape[1])[None, :] < lengths[:, None]
+            ids.append(i[keep])
+            segs.append(s[keep])
+            lens.append(lengths)
+            raw.append(r)
         if not ids:
             empty = tf.ragged.constant([], dtype=tf.int32, ragged_rank=1)
             return {"token_ids": empty, "segment_ids": empty}, 0
-        raw = np.concatenate(raw)
-        features = {"token_ids": tf.concat(ids, axis=0), "segment_ids": tf.concat(segs, axis=0)}
+        lengths, raw = np.concatenate(lens), np.concatenate(raw)
+        features = {name: tf.RaggedTensor.from_row_lengths(np.concatenate(v), lengths, validate=False)
+                    for name, v in (("token_ids", ids), ("segment_ids", segs))}
         return features, int((raw > self.maxlen).sum())
 
     def _traced(self, segments):
