@@ -11,6 +11,10 @@ model and the export of its encoder.
                                               "intermediate_dim": 512})
     kbert.get_learner(model, trn, val, batch_size=64).fit_onecycle(1e-3, 3)
     export_encoder(model, "my-encoder")       # then preset="my-encoder" in any loader
+
+Corpora larger than memory: write_shards(corpus, "shards/", vocabulary=vocab, maxlen=128) streams
+the examples to TFRecord files once; pretraining_data(shards="shards/", vocabulary=vocab) reads them
+as training goes.
 """
 
 from kbert.pretraining.corpus import Corpus, corpus_from_files, corpus_from_texts, split_sentences
@@ -19,10 +23,12 @@ from kbert.pretraining.export import export_encoder, find_backbone
 from kbert.pretraining.masking import DynamicMasker
 from kbert.pretraining.model import BertPretrainer, bert_pretrainer, build_pretrainer
 from kbert.pretraining.preprocessor import PretrainingPreprocessor
+from kbert.pretraining.shards import ShardData, write_shards
 from kbert.pretraining.vocab import RESERVED_TOKENS, build_vocabulary, load_vocabulary, save_vocabulary
 
 __all__ = [
-    "BertPretrainer", "Corpus", "DynamicMasker", "PretrainingData", "PretrainingPreprocessor", "RESERVED_TOKENS", "bert_pretrainer",
-    "build_pretrainer", "build_vocabulary", "corpus_from_files", "corpus_from_texts", "export_encoder",
-    "find_backbone", "load_vocabulary", "pretraining_data", "save_vocabulary", "split_sentences",
+    "BertPretrainer", "Corpus", "DynamicMasker", "PretrainingData", "PretrainingPreprocessor", "RESERVED_TOKENS",
+    "ShardData", "bert_pretrainer", "build_pretrainer", "build_vocabulary", "corpus_from_files", "corpus_from_texts",
+    "export_encoder", "find_backbone", "load_vocabulary", "pretraining_data", "save_vocabulary", "split_sentences",
+    "write_shards",
 ]

@@ -73,18 +73,19 @@ class PretrainingData(TaskData):
         return tf.data.Dataset.zip((ds, seeds)).map(mask, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def pretraining_data(corpus, vocabulary="minilm", maxlen=128, nsp=None, mask_rate=0.15, whole_word=False,
+def pretraining_data(corpus=None, vocabulary="minilm", maxlen=None, nsp=None, mask_rate=0.15, whole_word=False,
                      val_corpus=None, val_pct=0.05, lowercase=True, short_seq_prob=0.1, seed=0, fixed_shapes=False,
-                     verbose=1, objective=None, family=None):
+                     verbose=1, objective=None, family=None, shards=None, val_shards=1, shuffle_buffer=10_000,
+                     verify=True):
     """A corpus → (train PretrainingData, val PretrainingData, preprocessor).
 
     Args:
-        corpus: a kbert Corpus (corpus_from_files, corpus_from_texts).
+        corpus: a kbert Corpus (corpus_from_files, corpus_from_texts); or None with `shards`.
         vocabulary: a list of tokens or a vocab.txt path (from build_vocabulary: a WordPiece
             vocabulary), or an encoder spec of any family ("minilm", "roberta_base_en", a
             preset or Hugging Face folder, an encoder dict with tokenizer files) whose
             tokenizer (and later weights) to use.
-        maxlen: pieces per example.
+        maxlen: pieces per example (default 128, or the shards').
         nsp, objective: the pretraining objective (see PretrainingPreprocessor); default:
             the family's own — BERT "mlm+nsp", ALBERT "mlm+sop", the others "mlm".
         family: the WordPiece family of a vocabulary list or vocab.txt ("bert" default,
@@ -94,26 +95,40 @@ def pretraining_data(corpus, vocabulary="minilm", maxlen=128, nsp=None, mask_rat
             at random, seeded) are held out.
         lowercase: of a vocabulary list or vocab.txt.
         short_seq_prob, seed, fixed_shapes, verbose: as the names say.
+        shards: a folder written by `kbert.pretraining.write_shards`, instead of `corpus`: the
+            examples are read from its TFRecord files as training goes (corpora larger
+            than memory). vocabulary, maxlen and the objective must be those the shards
+            were written with (maxlen and the objective default to theirs).
+        val_shards: with shards and no val_corpus, how many of the folder's files (its
+            last ones) are held out for validation. val_corpus may also be a shard folder.
+        shuffle_buffer: with shards, examples shuffled together (and sorted by length
+            in chunks) within each window of this many; the file order is shuffled too.
+        verify: with shards, read every file once up front (CRC checks, record counts),
+            so that a damaged file is named before training starts.
 
     Returns:
         (train data, validation data, PretrainingPreprocessor).
 
     Example:
     >>> # trn, val, pre = pretraining_data(corpus, vocabulary=build_vocabulary(corpus), maxlen=128)
+    >>> # write_shards(corpus, "shards/", vocabulary="vocab.txt", maxlen=128)
+    >>> # trn, val, pre = pretraining_data(shards="shards/", vocabulary="vocab.txt")
     """
-    preset = None
-    if isinstance(vocabulary, (list, tuple)) or (isinstance(vocabulary, str) and vocabulary.endswith(".txt")):
-        tokens = list(vocabulary) if isinstance(vocabulary, (list, tuple)) else load_vocabulary(vocabulary)
-        tokenizer = tokenizer_from_vocabulary(tokens, lowercase=lowercase, family=family or "bert")
-    else:
-        tokenizer = load_tokenizer(vocabulary)
-        preset = vocabulary
-        if family is not None and family_by_name(family) != family_of(tokenizer):
-            raise ValueError(f"family={family!r} differs from the family of vocabulary={describe_spec(vocabulary)} "
-                             f"({family_of(tokenizer).name}); family= only picks the family of a WordPiece "
-                             "vocabulary list or vocab.txt.")
-    preproc = PretrainingPreprocessor(tokenizer, maxlen=maxlen, nsp=nsp, mask_rate=mask_rate, whole_word=whole_word,
-                                      short_seq_prob=short_seq_prob, seed=seed, preset=preset, objective=objective)
+    if shards is not None:
+        if corpus is not None:
+            raise ValueError("Give corpus or shards=, not both.")
+        from kbert.pretraining.shards import shard_data  # shards imports this module
+
+        return shard_data(shards, vocabulary=vocabulary, maxlen=maxlen, nsp=nsp, objective=objective,
+                          family=family, lowercase=lowercase, mask_rate=mask_rate, whole_word=whole_word,
+                          short_seq_prob=short_seq_prob, seed=seed, val_corpus=val_corpus, val_shards=val_shards,
+                          shuffle_buffer=shuffle_buffer, fixed_shapes=fixed_shapes, verify=verify,
+                          verbose=verbose)
+    if corpus is None:
+        raise ValueError("pretraining_data needs a corpus (or shards=, a folder from write_shards).")
+    preproc = make_preprocessor(vocabulary, 128 if maxlen is None else maxlen, nsp=nsp, mask_rate=mask_rate,
+                                whole_word=whole_word, lowercase=lowercase, short_seq_prob=short_seq_prob,
+                                seed=seed, objective=objective, family=family)
     trn = build_examples(preproc, corpus, seed, "train", verbose)
     if val_corpus is not None:
         val = build_examples(preproc, val_corpus, seed + 1, "val", verbose)
@@ -130,6 +145,25 @@ def pretraining_data(corpus, vocabulary="minilm", maxlen=128, nsp=None, mask_rat
             print(f"kbert: held out {len(val)} of {len(val) + len(trn)} examples ({val_pct:.0%}) for validation.")
     set_fixed_shapes(fixed_shapes, trn, val)
     return trn, val, preproc
+
+
+def make_preprocessor(vocabulary, maxlen, nsp=None, mask_rate=0.15, whole_word=False, lowercase=True,
+                      short_seq_prob=0.1, seed=0, objective=None, family=None):
+    """The PretrainingPreprocessor of a vocabulary (list, vocab.txt or encoder spec): see
+    `pretraining_data` for the arguments."""
+    preset = None
+    if isinstance(vocabulary, (list, tuple)) or (isinstance(vocabulary, str) and vocabulary.endswith(".txt")):
+        tokens = list(vocabulary) if isinstance(vocabulary, (list, tuple)) else load_vocabulary(vocabulary)
+        tokenizer = tokenizer_from_vocabulary(tokens, lowercase=lowercase, family=family or "bert")
+    else:
+        tokenizer = load_tokenizer(vocabulary)
+        preset = vocabulary
+        if family is not None and family_by_name(family) != family_of(tokenizer):
+            raise ValueError(f"family={family!r} differs from the family of vocabulary={describe_spec(vocabulary)} "
+                             f"({family_of(tokenizer).name}); family= only picks the family of a WordPiece "
+                             "vocabulary list or vocab.txt.")
+    return PretrainingPreprocessor(tokenizer, maxlen=maxlen, nsp=nsp, mask_rate=mask_rate, whole_word=whole_word,
+                                   short_seq_prob=short_seq_prob, seed=seed, preset=preset, objective=objective)
 
 
 def describe_spec(spec):
