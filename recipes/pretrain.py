@@ -9,6 +9,7 @@ family on your own domain's text, and export it as a keras-hub preset folder.
     python recipes/pretrain.py --from roberta_base_en --lr 5e-5   # RoBERTa: masked LM only
     python recipes/pretrain.py --family distilbert --whole-word   # a fresh DistilBERT on a new vocabulary
     python recipes/pretrain.py --corpus a.txt b.txt.gz --no-nsp --whole-word --steps 500 --out my-encoder
+    python recipes/pretrain.py --corpus big/*.txt.gz --shards big-shards   # TFRecord shards: bounded memory
     python recipes/pretrain.py --batch-size 32 --accumulate 8 --optimizer lamb \
         --checkpoint-folder ckpt --checkpoint-every 500   # 256 rows an update; rerun to resume
 
@@ -36,6 +37,10 @@ def parse_args(argv=None):
     p.add_argument("--max-sentences", type=int, help="use only the first N sentences of the corpus")
     p.add_argument("--vocab-size", type=int, default=8000)
     p.add_argument("--vocab", help="an existing vocab.txt instead of training one")
+    p.add_argument("--shards", help="a kbert.pretraining.write_shards folder: train from its TFRecord files "
+                   "(written from --corpus first when it does not exist; a new vocabulary is saved beside it "
+                   "as FOLDER-vocab.txt)")
+    p.add_argument("--examples-per-shard", type=int, default=10_000)
     p.add_argument("--from", dest="from_preset",
                    help="continue pretraining this encoder of any family (minilm, roberta_base_en, a folder)")
     p.add_argument("--family", default=None, choices=["bert", "distilbert", "electra"],
@@ -77,27 +82,43 @@ def main(argv=None):
         val_corpus = P.corpus_from_files(args.val_corpus, doc_separator=args.doc_separator,
                                          max_sentences=None if args.max_sentences is None else max(
                                              200, args.max_sentences // 10))
+    shards_vocab = args.shards and os.path.join(os.path.dirname(os.path.abspath(args.shards)),
+                                                os.path.basename(os.path.normpath(args.shards)) + "-vocab.txt")
     if args.from_preset:
         vocabulary = args.from_preset
     elif args.vocab:
         vocabulary = args.vocab
+    elif shards_vocab and os.path.exists(shards_vocab):
+        vocabulary = shards_vocab  # the vocabulary the shards were written with
     else:
         t = time.time()
-        vocabulary = P.build_vocabulary(corpus, vocabulary_size=args.vocab_size, lowercase=True)
+        vocabulary = P.build_vocabulary(corpus, vocabulary_size=args.vocab_size, lowercase=True,
+                                        path=shards_vocab or None)
         print(f"kbert: WordPiece vocabulary of {len(vocabulary)} pieces built in {time.time() - t:.0f} s")
-    trn, val, preproc = P.pretraining_data(corpus, vocabulary=vocabulary, maxlen=args.maxlen, nsp=args.nsp,
-                                           objective=args.objective, mask_rate=args.mask_rate,
-                                           whole_word=args.whole_word, val_corpus=val_corpus, seed=args.seed,
-                                           family=args.family)
+    if args.shards:
+        if not os.path.exists(os.path.join(args.shards, "shards.json")):
+            # write once, before a multi-worker job (every worker reads the same folder)
+            P.write_shards(corpus, args.shards, vocabulary=vocabulary, maxlen=args.maxlen, nsp=args.nsp,
+                           objective=args.objective, family=args.family,
+                           examples_per_shard=args.examples_per_shard, seed=args.seed)
+        trn, val, preproc = P.pretraining_data(shards=args.shards, vocabulary=vocabulary, maxlen=args.maxlen,
+                                               nsp=args.nsp, objective=args.objective, mask_rate=args.mask_rate,
+                                               whole_word=args.whole_word, val_corpus=val_corpus, seed=args.seed,
+                                               family=args.family)
+    else:
+        trn, val, preproc = P.pretraining_data(corpus, vocabulary=vocabulary, maxlen=args.maxlen, nsp=args.nsp,
+                                               objective=args.objective, mask_rate=args.mask_rate,
+                                               whole_word=args.whole_word, val_corpus=val_corpus, seed=args.seed,
+                                               family=args.family)
     print(f"kbert: {preproc.family.name} encoder, objective {preproc.objective}")
     epochs = args.epochs
     if args.steps:
         per_epoch = trn.steps(args.batch_size)
-        if args.steps <= per_epoch:
+        if args.steps <= per_epoch and not isinstance(trn, P.ShardData):
             trn, epochs = trn.subset(range(args.steps * args.batch_size)[: len(trn)]), 1
-        else:
+        else:  # shards are read whole: --steps rounds up to whole epochs
             epochs = math.ceil(args.steps / per_epoch)
-            print(f"kbert: --steps {args.steps} > {per_epoch} batches per epoch: training {epochs} epochs "
+            print(f"kbert: --steps {args.steps}, {per_epoch} batches per epoch: training {epochs} epochs "
                   f"({epochs * per_epoch} batches)")
     encoder = args.from_preset or {"num_layers": args.layers, "hidden_dim": args.hidden, "num_heads": args.heads,
                                    "intermediate_dim": args.intermediate or 4 * args.hidden}
@@ -105,7 +126,8 @@ def main(argv=None):
                                strategy=strategy)
     learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed,
                                 optimizer=args.optimizer)
-    speed = Throughput(len(trn), int(trn.lengths.sum()))
+    pieces = trn.pieces if isinstance(trn, P.ShardData) else int(trn.lengths.sum())
+    speed = Throughput(len(trn), pieces)
     learner.fit_onecycle(args.lr, epochs, callbacks=[speed], verbose=2, **fit_arguments(args))
     result = learner.validate()
     seconds, ex_s, tok_s = speed.epochs[-1]
