@@ -1,17 +1,20 @@
-"""Training callbacks: LR finder, momentum cycling, recording, plateau handling, NaN guard.
+"""Training callbacks: LR finder, momentum cycling, recording, plateau handling, NaN guard,
+throughput (and, from their own modules, BackupAndRestore and EMAWeights).
 
 All are plain `keras.callbacks.Callback`s, usable with `model.fit` outside kbert.
 """
 
-import json
 import math
-import os
 import time
 
 import keras
 import numpy as np
 
 from kbert import schedules as S
+# re-exported: kbert.callbacks is where a user looks for kbert's callbacks
+from kbert.backup import BackupAndRestore  # noqa: F401
+from kbert.ema import EMAWeights  # noqa: F401
+from kbert.lr_estimates import estimate_indices, lr_estimates, valley  # noqa: F401
 
 
 class BatchLosses:
@@ -59,83 +62,6 @@ def _current_lr(model):
 def _optimizer_lr(model):
     """The optimizer's rate now: its schedule at the current step (as Keras' callbacks log it)."""
     return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-
-
-def valley(losses):
-    """Index of the "valley" suggestion on an LR-finder curve (fastai's rule, used by ktrain).
-
-    The longest strictly decreasing run of losses (not necessarily contiguous) is found;
-    the suggestion sits about half-way along it, where the loss still falls steadily.
-    Same arithmetic as fastai's and ktrain's `valley` (including where the run starts),
-    computed in O(n²) NumPy instead of Python loops, and clipped to a valid index (their
-    version returns -1, the last point, for a curve that never falls).
-
-    Args:
-        losses: the recorded (smoothed) losses, one per batch.
-
-    Returns:
-        An int index into `losses` (and the matching learning rates).
-
-    Example:
-    >>> valley([1.0, 0.95, 0.9, 0.8, 0.6, 0.4, 0.3, 0.25, 0.5, 2.0])
-    2
-    """
-    losses = np.asarray(losses, dtype="float64")
-    n = len(losses)
-    if n == 0:
-        raise ValueError("valley() needs at least one loss.")
-    run = np.ones(n, dtype="int64")  # length of the longest decreasing run ending at i
-    for i in range(1, n):
-        higher = losses[:i] > losses[i]
-        if higher.any():
-            run[i] = run[:i][higher].max() + 1
-    end = int(np.argmax(run))  # the first longest run
-    start = end - int(run[end])
-    sections = (end - start) / 3
-    return int(min(max(start + int(sections) + int(sections / 2), 0), n - 1))
-
-
-def lr_estimates(lrs, losses, skip_begin=32):
-    """ktrain's three learning-rate suggestions from an LR-finder curve.
-
-    Args:
-        lrs: the learning rate of each recorded batch.
-        losses: the smoothed loss of each recorded batch.
-        skip_begin: batches left out of the steepest-descent search (ktrain: 32), where
-            the smoothed loss is still settling; 0 is used when the curve reaches its
-            minimum before that.
-
-    Returns:
-        A tuple `(min_gradient_lr, min_loss_lr / 10, valley_lr)`: the rate where the loss
-        falls fastest (per unit of log learning rate) before its minimum (None when fewer
-        than two points precede the minimum), the rate of the minimum loss divided by 10,
-        and the rate at `valley(losses)`.
-
-    Example:
-    >>> lrs = [1e-5 * 1.5 ** i for i in range(8)]
-    >>> [f"{lr:.2e}" for lr in lr_estimates(lrs, [1.0, 0.99, 0.9, 0.6, 0.3, 0.2, 0.8, 4.0], skip_begin=0)]
-    ['3.38e-05', '7.59e-06', '2.25e-05']
-    """
-    lrs = np.asarray(lrs, dtype="float64")
-    mg, ml, v = _estimate_indices(lrs, losses, skip_begin)
-    return (None if mg is None else float(lrs[mg]), float(lrs[ml]) / 10, float(lrs[v]))
-
-
-def _estimate_indices(lrs, losses, skip_begin=32):
-    """(steepest descent, minimum loss, valley) indices; steepest may be None."""
-    lrs, losses = np.asarray(lrs, dtype="float64"), np.asarray(losses, dtype="float64")
-    if not len(lrs) or len(lrs) != len(losses):
-        raise ValueError(f"Need as many learning rates as losses (and at least one), got {len(lrs)} and "
-                         f"{len(losses)}.")
-    ml = int(np.nanargmin(losses))
-    s = skip_begin if ml - skip_begin >= 2 else 0
-    mg = None
-    if ml - s >= 2:
-        x = np.log(lrs[s:ml])
-        if not np.all(np.diff(x) > 0):  # not a growing ramp: ktrain's per-batch gradient
-            x = np.arange(ml - s, dtype="float64")
-        mg = s + int(np.argmin(np.gradient(losses[s:ml], x)))
-    return mg, ml, valley(losses)
 
 
 class LRFinder(keras.callbacks.Callback):
@@ -202,7 +128,7 @@ class LRFinder(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         if self.losses:
-            self.mg, self.ml, _ = _estimate_indices(self.lrs, self.losses)
+            self.mg, self.ml, _ = estimate_indices(self.lrs, self.losses)
 
     def find_called(self):
         """Whether a curve was recorded (ktrain's name)."""
@@ -410,98 +336,3 @@ class Throughput(keras.callbacks.Callback):
         if self.verbose:
             print(f"kbert: epoch {epoch + 1}: {rec[1]:.1f} examples/s, {rec[2]:.0f} real tokens/s "
                   f"({seconds:.0f} s of training)")
-
-
-class BackupAndRestore(keras.callbacks.BackupAndRestore):
-    """Keras' `BackupAndRestore` that also resumes inside an epoch.
-
-    Keras' callback saves every `save_freq` batches but restores only the epoch: a run
-    killed mid-epoch starts that epoch again. This one writes the batches done in the epoch
-    ("step") beside Keras' metadata, saves at every epoch end as well, and reads the resume
-    point when it is made (`initial_epoch`, `initial_step`), so that the caller can start
-    the data at that batch (`TaskData.epochs_dataset(..., skip=initial_step)`: epochs
-    are a function of their seed, so the skipped batches are those already trained). The
-    resumed epoch then runs only its remaining batches: `cutter`, a callback to put last
-    among the callbacks, ends that epoch early (validation and `on_epoch_end` run as usual;
-    its logs cover the batches run after resuming).
-
-    Args:
-        backup_dir: the folder of the backup (one per run and worker).
-        steps_per_epoch: batches in an epoch.
-        save_freq: "epoch", or save every this many batches (counted over the whole run,
-            so saves fall on the same batches when resumed) and at every epoch end.
-        delete_checkpoint: remove the backup when training finishes.
-
-    Example:
-    ```python
-    backup = kbert.callbacks.BackupAndRestore("ckpt/backup", steps_per_epoch=100, save_freq=25)
-    ds = data.epochs_dataset(32, 3, backup.initial_epoch, seed=0, skip=backup.initial_step)
-    model.fit(ds, epochs=3, steps_per_epoch=100, initial_epoch=backup.initial_epoch,
-              callbacks=[backup, backup.cutter])
-    ```
-    """
-
-    def __init__(self, backup_dir, steps_per_epoch, save_freq="epoch", delete_checkpoint=True):
-        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
-        if isinstance(save_freq, bool) or save_freq != "epoch" and save_freq < 1:
-            raise ValueError(f"save_freq must be 'epoch' or a whole number of batches ≥ 1, got {save_freq!r}.")
-        if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
-            raise ValueError(f"steps_per_epoch must be a whole number ≥ 1, got {steps_per_epoch!r}.")
-        self.steps_per_epoch = steps_per_epoch
-        self.initial_epoch, self.initial_step = self._resume_point()
-        self.cutter = _EndEpoch(self)
-        self._epoch, self._step, self._first = self.initial_epoch, self.initial_step, True
-
-    def _resume_point(self):
-        path = self._training_metadata_path
-        if not os.path.exists(path):
-            return 0, 0
-        with open(path, encoding="utf-8") as f:
-            meta = json.load(f)
-        epoch, step = int(meta.get("epoch", 0)), int(meta.get("step", 0))
-        if step >= self.steps_per_epoch:  # killed after the epoch's last batch, before its end
-            epoch, step = epoch + 1, 0
-        return epoch, step
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)  # weights, optimizer state (with its accumulators)
-        self._current_epoch = self.initial_epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-        self._step = self.initial_step if self._first else 0
-        self._first = False
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        done = self._epoch * self.steps_per_epoch + self._step
-        if self.save_freq != "epoch" and done % self.save_freq == 0:
-            self._save_model()
-        if self._step >= self.steps_per_epoch and batch + 1 < self.steps_per_epoch:
-            self.cutter.due = True  # the resumed epoch has run its remaining batches
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.cutter.cut:  # first among the callbacks: the others see stop_training as it was
-            self.model.stop_training, self.cutter.cut = False, False
-        self._current_epoch, self._step = epoch + 1, 0
-        self._save_model()
-
-    def _save_model(self):
-        super()._save_model()
-        with open(self._training_metadata_path, "w", encoding="utf-8") as f:
-            json.dump({"epoch": self._current_epoch, "batch": self._step, "step": self._step}, f)
-
-
-class _EndEpoch(keras.callbacks.Callback):
-    """Ends the resumed epoch after its remaining batches (put last among the callbacks, so
-    that a stop asked by another callback in the same batch is kept)."""
-
-    def __init__(self, backup):
-        super().__init__()
-        self.backup, self.due, self.cut = backup, False, False
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.due:
-            self.due = False
-            if not self.model.stop_training:
-                self.model.stop_training, self.cut = True, True

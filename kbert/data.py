@@ -226,7 +226,7 @@ class TaskData:
         ds = self.map_batches(ds, training=True, seed=seed, with_targets=with_targets, fixed_length=fixed_length,
                               epoch_seed=epoch_seed)
         if self.fixed_shapes:  # a static batch dimension (TPUs compile one program per shape)
-            ds = ds.map(lambda *el: tf.nest.map_structure(lambda t: _with_batch_dim(t, batch_size), el))
+            ds = ds.map(lambda *el: tf.nest.map_structure(lambda t: with_batch_dim(t, batch_size), el))
         return ds
 
     def _eval_batches(self, batch_size, with_targets, fixed_length, pad_multiple):
@@ -278,7 +278,7 @@ def set_fixed_shapes(fixed_shapes, *datas):
     return datas
 
 
-def _with_batch_dim(t, batch_size):
+def with_batch_dim(t, batch_size):
     return tf.ensure_shape(t, [batch_size] + [None] * (t.shape.rank - 1))
 
 

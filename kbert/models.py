@@ -15,6 +15,19 @@ from kbert.seeding import set_seed
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
+def find_backbone(model):
+    """The keras-hub backbone inside a kbert task model (the model itself if it is one; None
+    if it has none)."""
+    import keras_hub
+
+    if isinstance(model, keras_hub.models.Backbone):
+        return model
+    for layer in model.layers:
+        if isinstance(layer, keras_hub.models.Backbone):
+            return layer
+    return None
+
+
 def encoder_inputs(extra=()):
     """keras.Input per feature: [batch, pieces] int32 each."""
     return {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES + tuple(extra)}

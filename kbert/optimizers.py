@@ -18,7 +18,17 @@ weight decay and the update; two things differ (`Accumulating`): it works under
 `tf.distribute` strategies (Keras' own version puts a `merge_call` inside a `cond`, which
 MirroredStrategy refuses), and learning-rate schedules count updates, not batches (Keras
 gives them the batch count), so a schedule of N steps spans N updates.
+
+Layer-wise rates (`lr_multipliers={variable.path: factor}`, what the Learner's
+`lr_decay_rate` builds): each variable's update and its decoupled weight decay use the
+schedule's rate times its factor (1 for paths not listed), as parameter groups with their
+own rates do in PyTorch. The factors are looked up once, when the optimizer is built.
+
+Keras' EMA of the weights (`use_ema=True, ema_momentum=m`) works with all of it; with
+accumulation the average moves once per update (Keras' own moves it every batch).
 """
+
+import math
 
 import keras
 import tensorflow as tf
@@ -44,7 +54,54 @@ class Accumulating:
     `update_step` run, then the accumulator is cleared. With batches of equal size and a
     loss averaged over the batch, that is one update on the k-times larger batch.
     `iterations` counts updates (Keras' floor division of the batch count `_iterations`).
+
+    Also `lr_multipliers`: {variable path: factor} of each variable's learning rate.
     """
+
+    def __init__(self, *args, lr_multipliers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        multipliers = dict(lr_multipliers or {})
+        for path, factor in multipliers.items():
+            if not isinstance(factor, (int, float)) or not math.isfinite(factor) or factor <= 0:
+                raise ValueError(f"kbert.optimizers: lr_multipliers[{path!r}] must be a positive, finite number, "
+                                 f"got {factor!r}.")
+        self.lr_multipliers = {str(k): float(v) for k, v in multipliers.items()}
+
+    def build(self, variables):
+        super().build(variables)
+        # per variable index, as the slots: a Python float each, constant in the traced step
+        self._lr_factors = [self.lr_multipliers.get(v.path, 1.0) for v in variables]
+
+    def _scaled(self, variable, learning_rate):
+        """The rate of `variable`: the schedule's times its factor in lr_multipliers."""
+        if not self.lr_multipliers:
+            return learning_rate
+        factor = self._lr_factors[self._get_variable_index(variable)]
+        return learning_rate if factor == 1.0 else learning_rate * factor
+
+    def get_config(self):
+        config = super().get_config()
+        if self.lr_multipliers:
+            config["lr_multipliers"] = dict(self.lr_multipliers)
+        return config
+
+    def _apply_weight_decay(self, variables):
+        # Keras' decoupled decay (w ← w - lr·λ·w) at each variable's own rate
+        if self.weight_decay is None or not self.lr_multipliers or keras.backend.backend() != "tensorflow":
+            return super()._apply_weight_decay(variables)
+
+        def decay(distribution, variables):
+            for variable in variables:
+                if isinstance(variable, keras.Variable):
+                    variable = variable.value
+                distribution.extended.update(variable, self._decay_weights, group=False)
+
+        tf.__internal__.distribute.interim.maybe_merge_call(decay, self._distribution_strategy, variables)
+
+    def _decay_weights(self, variable):
+        if self.weight_decay is not None and self._use_weight_decay(variable):
+            lr = self._scaled(variable, self.learning_rate)
+            variable.assign_sub(variable * tf.cast(self.weight_decay, variable.dtype) * tf.cast(lr, variable.dtype))
 
     def _get_current_learning_rate(self):
         if isinstance(self._learning_rate, LearningRateSchedule):
@@ -52,7 +109,8 @@ class Accumulating:
         return super()._get_current_learning_rate()
 
     def _backend_apply_gradients(self, grads, trainable_variables):
-        if not self.gradient_accumulation_steps or keras.backend.backend() != "tensorflow" or self.use_ema:
+        if (not self.gradient_accumulation_steps or keras.backend.backend() != "tensorflow"
+                or self.use_ema and self.ema_overwrite_frequency):
             return super()._backend_apply_gradients(grads, trainable_variables)
         if self.global_clipnorm:
             raise ValueError("kbert.optimizers: global_clipnorm with gradient_accumulation_steps is not supported; "
@@ -67,6 +125,22 @@ class Accumulating:
         for grad, var in grads_and_vars:
             if grad is not None:
                 distribution.extended.update(var, self._accumulate_or_update, args=(grad,), group=False)
+        if self.use_ema:  # every variable's average, those without a gradient too (as Keras)
+            for var in self._trainable_variables:
+                distribution.extended.update(var.value if isinstance(var, keras.Variable) else var,
+                                             self._move_average, group=False)
+
+    def _move_average(self, variable):
+        """Keras' rule (the first update starts the average), on update batches only: on the
+        others the momentum is 1 and the average stays as it is."""
+        average = self._model_variables_moving_average[self._get_variable_index(variable)]
+        if average is None:
+            return
+        dtype = average.dtype
+        is_update = tf.equal((self._iterations + 1) % self.gradient_accumulation_steps, 0)
+        momentum = tf.cast(tf.not_equal(self.iterations, 0), dtype) * tf.cast(self.ema_momentum, dtype)
+        momentum = tf.where(is_update, momentum, tf.ones_like(momentum))
+        self.assign(average, momentum * average + (1 - momentum) * tf.cast(variable, dtype))
 
     def _accumulate_or_update(self, variable, gradient):
         """Per variable and device (inside strategy.extended.update): add the gradient to its
@@ -79,11 +153,8 @@ class Accumulating:
 
         def update():
             grad = self._clip_gradients([total / k])[0]
-            lr = self.learning_rate
-            if self.weight_decay is not None and self._use_weight_decay(variable):
-                variable.assign_sub(variable * tf.cast(self.weight_decay, variable.dtype)
-                                    * tf.cast(lr, variable.dtype))
-            self.update_step(grad, variable, lr)
+            self._decay_weights(variable)
+            self.update_step(grad, variable, self.learning_rate)  # (update_step applies the factor)
             self.assign(acc, tf.zeros_like(total))
 
         tf.cond(tf.equal((self._iterations + 1) % k, 0), update, lambda: self.assign(acc, total))
@@ -109,6 +180,7 @@ class AdamW(Accumulating, keras.optimizers.AdamW):
                 and keras.backend.standardize_dtype(variable.dtype) == "float32")
 
     def update_step(self, gradient, variable, learning_rate):
+        learning_rate = self._scaled(variable, learning_rate)
         if not self._fused(variable):
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
@@ -136,3 +208,6 @@ class Lamb(Accumulating, keras.optimizers.Lamb):
     ‖w‖ / ‖update‖; weight decay is Keras' decoupled one (w ← w - lr·λ·w, before the
     update), with the exclusions of `exclude_from_weight_decay`.
     """
+
+    def update_step(self, gradient, variable, learning_rate):
+        return super().update_step(gradient, variable, self._scaled(variable, learning_rate))

@@ -12,7 +12,7 @@ LAYERS = [
     ("kbert.io",),
     ("kbert.data", "kbert.encoders", "kbert.families", "kbert.hf", "kbert.pieces", "kbert.converters",
      "kbert.backbones", "kbert.tokenizers", "kbert.seeding", "kbert.precision", "kbert.schedules",
-     "kbert.distribute", "kbert.optimizers", "kbert.plots"),
+     "kbert.distribute", "kbert.optimizers", "kbert.plots", "kbert.backup", "kbert.ema", "kbert.lr_estimates"),
     ("kbert.callbacks", "kbert.models"),
     ("kbert.tasks",),
     ("kbert.text", "kbert.pretraining", "kbert.distill"),  # the tasks (and distillation over any of them)

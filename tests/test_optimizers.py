@@ -131,3 +131,71 @@ def test_lamb_is_keras_lamb_and_skips_weight_decay_where_excluded():
     assert _max_diff(ours[:2], no_decay[:2]) > 1e-4  # the others decay
     back = keras.optimizers.deserialize(keras.optimizers.serialize(optimizers.Lamb(weight_decay=0.02)))
     assert type(back) is optimizers.Lamb and back.weight_decay == pytest.approx(0.02)
+
+
+FACTORS = {"w0": 0.5, "w1": 0.25}  # w2: not listed, the full rate
+
+
+@pytest.mark.parametrize("cls, keras_cls", [(optimizers.AdamW, keras.optimizers.AdamW),
+                                            (optimizers.Lamb, keras.optimizers.Lamb)])
+@pytest.mark.parametrize("accumulate", [None, 3])
+def test_lr_multipliers_give_each_variable_its_own_rate(cls, keras_cls, accumulate):
+    # each variable trains as Keras' optimizer does at its own rate: the schedule (OneCycle is
+    # linear in its peak) times the factor, for Adam's or LAMB's step and the weight decay alike
+    grads = _dense_grads(6)
+    ours, _ = _apply(cls, grads, learning_rate=S.OneCycle(1e-2, total_steps=6 // (accumulate or 1)),
+                     lr_multipliers=FACTORS, gradient_accumulation_steps=accumulate, clipnorm=1.0)
+    if accumulate:
+        grads = [[sum(g[i] for g in grads[j:j + 3]) / 3 for i in range(len(SHAPES))] for j in (0, 3)]
+    for i in range(len(SHAPES)):
+        factor = FACTORS.get(f"w{i}", 1.0)
+        reference, _ = _apply(keras_cls, grads, learning_rate=S.OneCycle(1e-2 * factor, total_steps=len(grads)),
+                              clipnorm=1.0)
+        assert np.abs(ours[i] - reference[i]).max() < 1e-6, f"w{i}"
+    plain, _ = _apply(cls, _dense_grads(6), learning_rate=S.OneCycle(1e-2, total_steps=6 // (accumulate or 1)),
+                      gradient_accumulation_steps=accumulate, clipnorm=1.0)
+    assert np.abs(ours[0] - plain[0]).max() > 1e-3  # the factors changed something
+    assert np.array_equal(ours[2], plain[2])  # and nothing where the factor is 1
+
+
+def test_lr_multipliers_are_checked_and_saved():
+    with pytest.raises(ValueError, match=r"lr_multipliers\['w0'\] must be a positive"):
+        optimizers.AdamW(lr_multipliers={"w0": 0.0})
+    opt = optimizers.AdamW(learning_rate=1e-3, lr_multipliers={"a/kernel": 0.5})
+    back = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
+    assert back.lr_multipliers == {"a/kernel": 0.5}
+
+
+@pytest.mark.parametrize("accumulate", [None, 2])
+def test_ema_of_the_fused_adamw_is_keras_rule_once_per_update(accumulate):
+    # the average: the weights after the first update, then m·avg + (1-m)·w after each update
+    rng = np.random.default_rng(0)
+    variables = [keras.Variable(rng.standard_normal(s).astype("float32"), name=f"w{i}")
+                 for i, s in enumerate(SHAPES)]
+    opt = optimizers.AdamW(learning_rate=1e-2, use_ema=True, ema_momentum=0.9,
+                           gradient_accumulation_steps=accumulate)
+    average = None
+    for n, grads in enumerate(_dense_grads(6)):
+        opt.apply(grads, variables)
+        if accumulate and (n + 1) % accumulate:
+            continue  # no update, no move of the average
+        now = [v.numpy().astype("float64") for v in variables]
+        average = now if average is None else [0.9 * a + 0.1 * w for a, w in zip(average, now)]
+    assert _max_diff([v.numpy() for v in opt._model_variables_moving_average], average) < 1e-6
+    assert _max_diff(average, [v.numpy() for v in variables]) > 1e-4  # the average lags the weights
+    opt.finalize_variable_values(variables)
+    assert _max_diff([v.numpy() for v in variables], average) < 1e-6
+
+
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")
+def test_ema_with_accumulation_keeps_variables_without_gradients():
+    # a variable left without a gradient keeps its value through finalize (its average is itself)
+    rng = np.random.default_rng(0)
+    variables = [keras.Variable(rng.standard_normal(s).astype("float32"), name=f"w{i}")
+                 for i, s in enumerate(SHAPES)]
+    start = variables[2].numpy()
+    opt = optimizers.AdamW(learning_rate=1e-2, use_ema=True, ema_momentum=0.9, gradient_accumulation_steps=2)
+    for grads in _dense_grads(4):
+        opt.apply(grads[:2] + [None], variables)
+    opt.finalize_variable_values(variables)
+    assert np.array_equal(variables[2].numpy(), start)

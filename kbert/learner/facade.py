@@ -21,7 +21,7 @@ from kbert.seeding import set_seed
 from kbert.learner.array_task import array_preprocessor
 from kbert.learner.arrays import ArrayData, check_arrays
 from kbert.learner.evaluation import EvaluationMixin
-from kbert.learner.layers import NO_DECAY, LayersMixin
+from kbert.learner.layers import NO_DECAY, LayersMixin, layer_lr_multipliers
 from kbert.learner.lr_find import LRFinderMixin
 from kbert.learner.training import TrainingMixin, check_count, check_rate
 from kbert.tasks import TaskPreprocessor
@@ -29,7 +29,7 @@ from kbert.tasks import TaskPreprocessor
 
 def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size=None, seed=None,
                 weight_decay=0.01, jit_compile="auto", teacher=None, temperature=2.0, alpha=0.5, hidden_loss=0.0,
-                optimizer="adamw", accumulate=1):
+                optimizer="adamw", accumulate=1, lr_decay_rate=None, ema=None):
     """A Learner for a model and its data (ktrain's get_learner).
 
     Args:
@@ -58,6 +58,14 @@ def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size
             with the mean of their gradients (the update of one batch of
             `accumulate × batch_size` rows, in the memory of `batch_size`). Schedules count
             updates; the fit methods take `accumulate=` to override it for one run.
+        lr_decay_rate: layer-wise learning-rate decay (ELECTRA's recipe; e.g. 0.9), for
+            models with a keras-hub backbone: the head keeps the rate, encoder layer l of L
+            (0 = the bottom) gets rate × lr_decay_rate^(L−l) and the embeddings
+            lr_decay_rate^(L+1), under every schedule (see `layer_lr_multipliers`).
+            None: one rate for all. The fit methods take `lr_decay_rate=` (1.0: off) for one run.
+        ema: keep an exponential moving average of the weights with this momentum (Keras'
+            `use_ema`, e.g. 0.99): validation during fit uses the averaged weights, and after
+            fit the model holds them. None: off. The fit methods take `ema=` (0: off) for one run.
 
     Returns:
         A `Learner`.
@@ -70,10 +78,22 @@ def get_learner(model, train_data, val_data=None, batch_size=32, eval_batch_size
     >>> # learner = kbert.get_learner(model, train_data=(x, y), val_data=(x_val, y_val))
     >>> # learner = kbert.get_learner(kbert.distill.student(teacher), trn, val, teacher=teacher)  # distil
     >>> # learner = kbert.get_learner(model, trn, val, batch_size=16, accumulate=4, optimizer="lamb")  # 64 a step
+    >>> # learner = kbert.get_learner(model, trn, val, lr_decay_rate=0.9, ema=0.99)
     """
     return Learner(model, train_data, val_data, batch_size, eval_batch_size, seed, weight_decay, jit_compile,
                    teacher=teacher, temperature=temperature, alpha=alpha, hidden_loss=hidden_loss,
-                   optimizer=optimizer, accumulate=accumulate)
+                   optimizer=optimizer, accumulate=accumulate, lr_decay_rate=lr_decay_rate, ema=ema)
+
+
+def check_fraction(value, name, high_inclusive):
+    """None, or a float in (0, 1] (high_inclusive) or (0, 1); an error naming the argument."""
+    if value is None:
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
+    if not ok or (value == 1 and not high_inclusive):
+        bound = "1]" if high_inclusive else "1)"
+        raise ValueError(f"{name} must be None or a number in (0, {bound}, got {value!r}.")
+    return float(value)
 
 
 OPTIMIZERS = {"adamw": optimizers.AdamW, "lamb": optimizers.Lamb}
@@ -112,7 +132,7 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
 
     def __init__(self, model, train_data, val_data=None, batch_size=32, eval_batch_size=None, seed=None,
                  weight_decay=0.01, jit_compile="auto", teacher=None, temperature=2.0, alpha=0.5, hidden_loss=0.0,
-                 optimizer="adamw", accumulate=1):
+                 optimizer="adamw", accumulate=1, lr_decay_rate=None, ema=None):
         if not isinstance(model, keras.Model):
             raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
         if train_data is None:
@@ -145,6 +165,10 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
             raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}.")
         self.optimizer = optimizer.lower()
         self.accumulate = check_count(accumulate, "accumulate")
+        self.lr_decay_rate = check_fraction(lr_decay_rate, "lr_decay_rate", high_inclusive=True)
+        self.ema = check_fraction(ema, "ema", high_inclusive=False)
+        if self.lr_decay_rate is not None:
+            layer_lr_multipliers(model, self.lr_decay_rate)  # a model without a backbone: say so now
         replicas = self.strategy.num_replicas_in_sync
         if self.batch_size % replicas:
             raise ValueError(f"batch_size={self.batch_size} does not split evenly over the strategy's "
@@ -208,13 +232,30 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
         """The batches per update of a run: the fit method's `accumulate`, else the Learner's."""
         return self.accumulate if accumulate is None else check_count(accumulate, "accumulate")
 
-    def _compile(self, learning_rate, accumulate=1):
+    def _refinements(self, lr_decay_rate=None, ema=None):
+        """(lr_decay_rate, ema) of a run: the fit method's, else the Learner's; 1.0 and 0 turn them off."""
+        if lr_decay_rate is None:
+            lr_decay_rate = self.lr_decay_rate
+        if ema is None:
+            ema = self.ema
+        elif ema == 0:
+            ema = None
+        return (check_fraction(lr_decay_rate, "lr_decay_rate", high_inclusive=True),
+                check_fraction(ema, "ema", high_inclusive=False))
+
+    def _compile(self, learning_rate, accumulate=1, lr_decay_rate=None, ema=None):
+        multipliers = {}
+        if lr_decay_rate is not None and lr_decay_rate != 1.0:
+            multipliers = layer_lr_multipliers(self.model, lr_decay_rate)
         with self.strategy.scope():
             opt = OPTIMIZERS[self.optimizer](
                 learning_rate=learning_rate, weight_decay=self.weight_decay,
                 beta_1=0.9, beta_2=0.999, epsilon=1e-6, clipnorm=1.0,
                 # Keras takes None (not 1) for no accumulation
                 gradient_accumulation_steps=accumulate if accumulate > 1 else None,
+                lr_multipliers=multipliers,
+                use_ema=ema is not None, ema_momentum=ema if ema is not None else 0.99,
+                ema_overwrite_frequency=None,
             )
             opt.exclude_from_weight_decay(var_names=NO_DECAY)
             self._trainee().compile(optimizer=opt, loss=self.preproc.loss(), metrics=self.preproc.metrics(),
@@ -234,16 +275,18 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
         return trn, val
 
     def _fit(self, schedule, epochs, callbacks=None, momentum=None, class_weight=None,
-             checkpoint_folder=None, verbose=1, validate=True, nan_guard=True, accumulate=1, checkpoint_every=None):
+             checkpoint_folder=None, verbose=1, validate=True, nan_guard=True, accumulate=1, checkpoint_every=None,
+             lr_decay_rate=None, ema=None):
         """Keras' fit with kbert's callbacks. nan_guard: on a NaN loss, stop and put back the
         weights of the epoch's start (lr_find restores its own). accumulate: batches per
-        optimizer update. checkpoint_every: back up every this many batches too."""
+        optimizer update. checkpoint_every: back up every this many batches too.
+        lr_decay_rate, ema: layer-wise rates and the weights' average (None: off)."""
         if checkpoint_every is not None:
             check_count(checkpoint_every, "checkpoint_every")
             if not checkpoint_folder:
                 raise ValueError("checkpoint_every needs checkpoint_folder (where the backups go).")
         self._seed()
-        self._compile(schedule, accumulate)
+        self._compile(schedule, accumulate, lr_decay_rate, ema)
         self.recorder = C.Recorder()
         cbs, initial_epoch, skip, backup = [], 0, 0, None
         if checkpoint_folder:
@@ -258,15 +301,25 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
                       + (f", batch {skip + 1}/{self.steps_per_epoch()}" if skip else ""))
             cbs.append(backup)
         # a NaN loss is always reported, even with verbose=0
-        cbs += [self.recorder, C.RestoreOnNaN() if nan_guard else keras.callbacks.TerminateOnNaN()]
+        guard = C.RestoreOnNaN() if nan_guard else keras.callbacks.TerminateOnNaN()
+        cbs += [self.recorder, guard]
         if momentum is not None:
             cbs.append(C.CycleMomentum(schedule, *momentum))
+        swap = None
+        if ema is not None:
+            # validation sees the averaged weights, and so do the epoch-end callbacks from here
+            # on (ModelCheckpoint, EarlyStopping's best weights) until swap.back; the backup
+            # (before) keeps the trained ones
+            swap = C.EMAWeights()
+            cbs.append(swap)
         if checkpoint_folder and distribute.is_chief():
             cbs.append(keras.callbacks.ModelCheckpoint(
                 os.path.join(checkpoint_folder, "weights-{epoch:02d}.weights.h5"), save_weights_only=True))
         cbs.extend(callbacks or [])
         if backup is not None:
             cbs.append(backup.cutter)  # last: ends a resumed epoch after its remaining batches
+        if swap is not None:
+            cbs.append(swap.back)
         trn, val = self._datasets(epochs, initial_epoch, skip)
         distribute.patch_symbolic_build(self._trainee(), lambda: next(iter(self.train_data.dataset(
             self.batch_size, training=False, pad_multiple=D.pad_multiple_for(self._trainee())))))
@@ -275,6 +328,10 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
             initial_epoch=initial_epoch, callbacks=cbs, class_weight=class_weight, verbose=verbose,
             shuffle=False,  # batches come shuffled
         )
+        # Keras' fit ends with the averaged weights in the model (finalize_variable_values);
+        # after a NaN the average holds NaN too: the epoch's start again
+        if swap is not None and getattr(guard, "stopped", None) is not None:
+            self._trainee().set_weights(guard._weights)
         # as ktrain's histories: the rate (and the cycled momentum) of every batch, and the batch count
         # (loss and metrics stay per epoch)
         rec = self.recorder
@@ -322,12 +379,12 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
         lr = check_rate(lr, "lr")
         opt = getattr(self._trainee(), "optimizer", None)
         if opt is None or not getattr(self._trainee(), "compiled", False):
-            self._compile(lr, self.accumulate)
+            self._compile(lr, self.accumulate, *self._refinements())
             return
         try:
             opt.learning_rate = lr
         except TypeError:  # Keras: a schedule's rate is not settable
-            self._compile(lr, self.accumulate)
+            self._compile(lr, self.accumulate, *self._refinements())
 
     # ------------------------------------------------------------------ weight decay
     def set_weight_decay(self, wd=0.01):

@@ -155,3 +155,46 @@ class LayersMixin:
         with self.strategy.scope():
             self.model = keras.models.load_model(path, custom_objects=custom_objects, compile=False)
         return self.model
+
+
+def layer_lr_multipliers(model, decay):
+    """Layer-wise learning-rate decay: {variable path: factor} for `model`'s backbone.
+
+    Encoder layer l of L (0 = the bottom, in the order the backbone runs them) gets
+    decay^(L−l), the backbone's layers that run before the first encoder layer (embeddings,
+    their LayerNorm and projection, DeBERTa's relative embeddings) decay^(L+1), and those
+    after the last (a pooler, a final LayerNorm) and everything outside the backbone (the
+    task head) 1: not listed. ALBERT's shared layer weights count as their groups (L = the
+    number of groups).
+
+    Args:
+        model: a kbert task model (or any Keras model holding one keras-hub backbone).
+        decay: the factor per layer, in (0, 1].
+
+    Returns:
+        A dict {variable.path: factor} for `kbert.optimizers.AdamW(lr_multipliers=...)`.
+
+    Example:
+    >>> # factors = layer_lr_multipliers(model, 0.9)     # MiniLM: 6 encoder layers
+    >>> # factors["transformer_layer_5/self_attention_layer/query/kernel"]   # 0.9 (the top layer)
+    >>> # factors["token_embedding/embeddings"]                              # 0.9 ** 7
+    """
+    from kbert.distill.student import encoder_blocks
+    from kbert.models import find_backbone
+
+    backbone = find_backbone(model)
+    if backbone is None or not hasattr(backbone, "transformer_layers"):
+        raise ValueError(f"lr_decay_rate needs a model with a keras-hub encoder backbone (its transformer layers are "
+                         f"what it decays over); {getattr(model, 'name', type(model).__name__)} has none.")
+    blocks = encoder_blocks(backbone)
+    depth = len(blocks)
+    factors = {}
+    for i, block in enumerate(blocks):
+        for w in block.weights:
+            factors[w.path] = decay ** (depth - i)
+    block_ids = {id(b) for b in blocks}
+    first = min(i for i, layer in enumerate(backbone.layers) if id(layer) in block_ids)
+    for layer in backbone.layers[:first]:  # (a functional model lists its layers in the order they run)
+        for w in layer.weights:
+            factors.setdefault(w.path, decay ** (depth + 1))
+    return {path: f for path, f in factors.items() if f != 1.0}

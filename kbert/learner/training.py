@@ -37,13 +37,18 @@ def has_callback(callbacks, cls):
 class TrainingMixin:
     """fit_onecycle / autofit / fit, mixed into kbert.learner.Learner."""
 
+    def _refinement_args(self, lr_decay_rate, ema):
+        """The run's lr_decay_rate and ema (the fit method's, else the Learner's) for `_fit`."""
+        rate, average = self._refinements(lr_decay_rate, ema)
+        return {"lr_decay_rate": rate, "ema": average}
+
     def _updates(self, batches, accumulate):
         """Optimizer updates in `batches` batches (schedules count updates), at least 1."""
         return max(1, batches // accumulate)
 
     def fit_onecycle(self, lr, epochs, checkpoint_folder=None, cycle_momentum=True, max_momentum=0.95,
                      min_momentum=0.85, class_weight=None, callbacks=None, verbose=1, accumulate=None,
-                     checkpoint_every=None):
+                     checkpoint_every=None, lr_decay_rate=None, ema=None):
         """Trains `epochs` epochs with the one-cycle policy peaking at `lr`.
 
         The rate rises from lr/25 to `lr` over the first 30 % of the batches, then anneals
@@ -65,6 +70,9 @@ class TrainingMixin:
                 so that a run killed inside an epoch resumes from its last backup: at the
                 same batch, with the same weights, optimizer state (accumulated gradients
                 included) and data order as the uninterrupted run.
+            lr_decay_rate: layer-wise rate decay for this run (default: get_learner's; 1.0: off).
+            ema: momentum of the weights' moving average for this run (default:
+                get_learner's; 0: off); validation and the final weights use the average.
 
         Returns:
             Keras' `History`: loss, metrics and val_* per epoch; "lr", "momentum" and
@@ -78,12 +86,13 @@ class TrainingMixin:
         schedule = S.OneCycle(lr, total_steps=self._updates(epochs * self.steps_per_epoch(), accumulate))
         momentum = (max_momentum, min_momentum) if cycle_momentum else None
         return self._fit(schedule, epochs, callbacks, momentum, class_weight, checkpoint_folder, verbose,
-                         accumulate=accumulate, checkpoint_every=checkpoint_every)
+                         accumulate=accumulate, checkpoint_every=checkpoint_every,
+                         **self._refinement_args(lr_decay_rate, ema))
 
     def autofit(self, lr, epochs=None, early_stopping=None, reduce_on_plateau=None, reduce_factor=2,
                 cycle_momentum=True, max_momentum=0.95, min_momentum=0.85, monitor="val_loss",
                 checkpoint_folder=None, class_weight=None, callbacks=None, verbose=1, accumulate=None,
-                checkpoint_every=None):
+                checkpoint_every=None, lr_decay_rate=None, ema=None):
         """Triangular cyclical rate (one cycle per epoch, lr/10 ↔ lr), as ktrain.
 
         epochs=None trains until early stopping (patience 5 unless given; reduce on plateau
@@ -98,8 +107,8 @@ class TrainingMixin:
             reduce_factor: the rate's divisor on a plateau (above 1).
             cycle_momentum, max_momentum, min_momentum: momentum cycling.
             monitor: the log early stopping and plateaus watch.
-            checkpoint_folder, class_weight, callbacks, verbose, accumulate, checkpoint_every:
-                as in `fit_onecycle` (a cycle spans an epoch's updates).
+            checkpoint_folder, class_weight, callbacks, verbose, accumulate, checkpoint_every,
+                lr_decay_rate, ema: as in `fit_onecycle` (a cycle spans an epoch's updates).
 
         Returns:
             Keras' `History`.
@@ -123,6 +132,7 @@ class TrainingMixin:
         if (early_stopping or reduce_on_plateau) and self.val_data is None and monitor.startswith("val_"):
             raise ValueError(f"monitor={monitor!r} needs val_data.")
         accumulate = self._accumulate(accumulate)
+        refinements = self._refinement_args(lr_decay_rate, ema)
         updates = self._updates(self.steps_per_epoch(), accumulate)
         schedule = S.Scaled(S.Triangular(lr / 10, lr, step_size=max(1, updates // 2)))
         cbs = list(callbacks or [])
@@ -134,10 +144,11 @@ class TrainingMixin:
                                                  verbose=verbose))
         momentum = (max_momentum, min_momentum) if cycle_momentum else None
         return self._fit(schedule, epochs, cbs, momentum, class_weight, checkpoint_folder, verbose,
-                         accumulate=accumulate, checkpoint_every=checkpoint_every)
+                         accumulate=accumulate, checkpoint_every=checkpoint_every, **refinements)
 
     def fit(self, lr, n_cycles, cycle_len=None, cycle_mult=1, lr_decay=1.0, checkpoint_folder=None,
-            early_stopping=None, class_weight=None, callbacks=None, verbose=1, accumulate=None, checkpoint_every=None):
+            early_stopping=None, class_weight=None, callbacks=None, verbose=1, accumulate=None, checkpoint_every=None,
+            lr_decay_rate=None, ema=None):
         """A constant rate for `n_cycles` epochs, or SGDR (ktrain's fit).
 
         With `cycle_len`, the rate follows cosine annealing with warm restarts: cycles of
@@ -152,8 +163,8 @@ class TrainingMixin:
             checkpoint_folder: save weights after every epoch, and resume a killed run.
             early_stopping: stop after this many epochs without a lower val_loss and restore
                 the best weights (needs val_data; ktrain's rule).
-            class_weight, callbacks, verbose, accumulate, checkpoint_every: as in `fit_onecycle`
-                (SGDR's cycles are counted in updates).
+            class_weight, callbacks, verbose, accumulate, checkpoint_every, lr_decay_rate, ema:
+                as in `fit_onecycle` (SGDR's cycles are counted in updates).
 
         Returns:
             Keras' `History`.
@@ -164,6 +175,7 @@ class TrainingMixin:
         """
         lr = check_rate(lr, "lr")
         accumulate = self._accumulate(accumulate)
+        refinements = self._refinement_args(lr_decay_rate, ema)
         n_cycles, cycle_mult = check_count(n_cycles, "n_cycles"), check_count(cycle_mult, "cycle_mult")
         lr_decay = check_rate(lr_decay, "lr_decay")
         cbs = list(callbacks or [])
@@ -177,11 +189,11 @@ class TrainingMixin:
                                                          restore_best_weights=True, verbose=verbose))
         if cycle_len is None:
             return self._fit(lr, n_cycles, cbs, None, class_weight, checkpoint_folder, verbose,
-                             accumulate=accumulate, checkpoint_every=checkpoint_every)
+                             accumulate=accumulate, checkpoint_every=checkpoint_every, **refinements)
         cycle_len = check_count(cycle_len, "cycle_len")
         epochs = int(sum(cycle_len * cycle_mult ** i for i in range(n_cycles)))
         schedule = keras.optimizers.schedules.CosineDecayRestarts(
             lr, first_decay_steps=self._updates(cycle_len * self.steps_per_epoch(), accumulate),
             t_mul=float(cycle_mult), m_mul=lr_decay)
         return self._fit(schedule, epochs, cbs, None, class_weight, checkpoint_folder, verbose,
-                         accumulate=accumulate, checkpoint_every=checkpoint_every)
+                         accumulate=accumulate, checkpoint_every=checkpoint_every, **refinements)

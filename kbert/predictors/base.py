@@ -39,7 +39,7 @@ import tensorflow as tf
 from kbert import integrity, io
 from kbert.data import TaskData, pad_multiple_for, round_up
 from kbert.families import family_of
-from kbert.models import vocabulary_rows
+from kbert.models import find_backbone, vocabulary_rows  # noqa: F401 (find_backbone: kbert.predictors.base's name too)
 from kbert.version import __version__
 from kbert.tasks import TaskPreprocessor
 
@@ -63,16 +63,6 @@ TOKENIZER_DIR = "tokenizer"
 TOKENIZER_CONFIG = TOKENIZER_DIR + "/tokenizer.json"
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "model.weights.h5"
-
-
-def find_backbone(model):
-    """The keras-hub backbone layer inside a kbert task model (None if it has none)."""
-    import keras_hub
-
-    for layer in model.layers:
-        if isinstance(layer, keras_hub.models.Backbone):
-            return layer
-    return None
 
 
 def embedding_rows(model):

@@ -18,12 +18,14 @@ as training goes.
 """
 
 from kbert.pretraining.corpus import Corpus, corpus_from_files, corpus_from_texts, split_sentences
-from kbert.pretraining.data import PretrainingData, pretraining_data
+from kbert.pretraining.data import PretrainingData
 from kbert.pretraining.export import export_encoder, find_backbone
+from kbert.pretraining.loaders import pretraining_data
 from kbert.pretraining.masking import DynamicMasker
 from kbert.pretraining.model import BertPretrainer, bert_pretrainer, build_pretrainer
 from kbert.pretraining.preprocessor import PretrainingPreprocessor
-from kbert.pretraining.shards import ShardData, write_shards
+from kbert.pretraining.shard_data import ShardData
+from kbert.pretraining.shards import write_shards
 from kbert.pretraining.vocab import RESERVED_TOKENS, build_vocabulary, load_vocabulary, save_vocabulary
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""kbert.pretraining.shards: examples streamed to TFRecord shards and trained from them."""
+"""kbert.pretraining.shards and shard_data: examples streamed to TFRecord shards and trained from them."""
 
 import collections
 import json
@@ -14,7 +14,8 @@ from conftest import tiny_vocabulary
 from kbert import pretraining as P
 from kbert.errors import DataError
 from kbert.pretraining.data import build_examples, make_preprocessor
-from kbert.pretraining.shards import ShardData, cluster_position, open_shards, stream_examples
+from kbert.pretraining.shard_data import ShardData, cluster_position, open_shards
+from kbert.pretraining.shards import stream_examples
 
 from .helpers import TINY, toy_corpus
 
