@@ -304,6 +304,12 @@ def predict(model, data, batch_size=32, per_piece=False, verbose=0):
             outputs.append(out)
         if bar is not None:
             bar.add(1)
+    return gather_outputs(data, outputs, per_piece)
+
+
+def gather_outputs(data, outputs, per_piece):
+    """Per-batch outputs (batches in length order) → row order: a list of per-row arrays
+    (per_piece) or the batches stacked."""
     if per_piece:
         return data.restore_order(outputs)
     if not outputs:

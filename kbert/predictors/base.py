@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from kbert import integrity, io
-from kbert.data import TaskData, pad_multiple_for, round_up
+from kbert.data import TaskData, gather_outputs, pad_multiple_for, round_up
 from kbert.families import family_of
 from kbert.models import find_backbone, vocabulary_rows  # noqa: F401 (find_backbone: kbert.predictors.base's name too)
 from kbert.version import __version__
@@ -330,12 +330,7 @@ def predict_rows(model, data, batch_size, preproc):
                            for i in range(len(rows)))
         else:
             outputs.append(out)
-    if per_piece:
-        return data.restore_order(outputs)
-    if not outputs:
-        raise ValueError("No rows to predict.")
-    stacked = keras.tree.map_structure(lambda *v: np.concatenate(v), *outputs)
-    return keras.tree.map_structure(data.restore_order, stacked)
+    return gather_outputs(data, outputs, per_piece)
 
 
 def export_formats(task):
