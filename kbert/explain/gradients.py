@@ -18,14 +18,14 @@ import contextlib
 import numpy as np
 import tensorflow as tf
 
+from kbert import models
+
 
 def find_backbone(model):
     """The keras-hub backbone inside a kbert task model."""
-    import keras_hub
-
-    for layer in model.layers:
-        if isinstance(layer, keras_hub.models.Backbone):
-            return layer
+    backbone = models.find_backbone(model)
+    if backbone is not None:
+        return backbone
     raise ValueError(f"Model {model.name!r} has no keras-hub backbone; gradients explain kbert's encoder models.")
 
 

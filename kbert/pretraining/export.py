@@ -9,17 +9,16 @@ import keras_hub
 from kbert import integrity, io
 from kbert.encoders import ENCODER_FORMAT_VERSION, ENCODER_META
 from kbert.families import family_of
+from kbert import models
 from kbert.models import vocabulary_rows
 from kbert.version import __version__
 
 
 def find_backbone(model):
     """The keras-hub backbone (of any family) inside a model."""
-    if isinstance(model, keras_hub.models.Backbone):
-        return model
-    for layer in model.layers:
-        if isinstance(layer, keras_hub.models.Backbone):
-            return layer
+    backbone = models.find_backbone(model)
+    if backbone is not None:
+        return backbone
     raise ValueError(f"Model {model.name!r} has no keras-hub backbone layer (BertBackbone, RobertaBackbone, …).")
 
 
