@@ -13,7 +13,12 @@ Every step is the predictor's own (`kbert.predictors.ner.NERPredictor.predict`):
 - windows: `kbert.text.ner.alignment.windows` (greedy windows of at most maxlen - 2 pieces
   that share `stride` words; each word is tagged by the window that owns it), as a
   `tf.while_loop` over all sentences of the batch at once;
+- word shapes (a tagger with `word_shapes=True`): `kbert.text.ner.shapes.shape_ids_tf`, the
+  RE2 form of the predictor's `shape_ids`, on each word's first piece;
 - tags: each word's first piece, argmax of the logits; probabilities are its softmax.
+
+A tagger trained with document context is served sentence by sentence (each sentence in a
+window of its own, as `predict(sentences)` without document=True).
 """
 
 import tensorflow as tf
@@ -21,6 +26,7 @@ import tensorflow_text as tf_text
 
 from kbert.families import BYTE_BPE, special_ids
 from kbert.pieces import style_of
+from kbert.text.ner.shapes import shape_ids_tf
 
 # kbert.predictors.ner.WORD_RE = r"\w+(?:[-'’.]\w+)*|[^\w\s]" in RE2: Python's Unicode \w is
 # the letters, numbers and "_" (RE2's \w is ASCII only), its \s also the Unicode spaces (Z*),
@@ -125,6 +131,8 @@ def tag_words(preproc, model, text):
     token_ids = ids.to_tensor(specials["pad"])
     inputs = {"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids),
               "padding_mask": tf.sequence_mask(lengths, tf.shape(token_ids)[1], dtype=tf.int32)}
+    if preproc.word_shapes:
+        inputs["shape_ids"] = piece_shapes(words.flat_values, cut, window_words, rows)
     logits = tf.cast(model(inputs, training=False), tf.float32)
 
     # the first piece of each word a window owns: 1 + the pieces of the window's words before it
@@ -146,6 +154,17 @@ def tag_words(preproc, model, text):
             "word_starts": starts.to_tensor(-1), "word_ends": ends.to_tensor(-1),
             "probabilities": words.with_flat_values(probs).to_tensor(0.0),
             "num_words": tf.cast(words.row_lengths(), tf.int32)}
+
+
+def piece_shapes(flat_words, cut, window_words, rows):
+    """shape_ids [windows, width]: each word's shape on its first (cut) piece, 0 elsewhere."""
+    position = tf.ragged.range(cut.row_lengths()).flat_values
+    word_shape = tf.gather(shape_ids_tf(flat_words), cut.value_rowids())
+    per_piece = cut.with_flat_values(tf.where(tf.equal(position, 0), word_shape, tf.zeros_like(word_shape)))
+    shapes = tf.gather(per_piece, window_words).merge_dims(1, 2)
+    zeros = tf.zeros([rows, 1], tf.int32)
+    shapes = tf.concat([zeros, shapes, zeros], axis=1)
+    return shapes.to_tensor(0)  # the rows of token_ids: as wide
 
 
 def serving_function(predictor):

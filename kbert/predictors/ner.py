@@ -1,5 +1,6 @@
 """Predictor for named-entity recognition, with ktrain's `predict` formats."""
 
+import copy
 import re
 
 import numpy as np
@@ -53,6 +54,31 @@ class NERPredictor(Predictor):
     task = "ner"
     preprocessor_class = NERPreprocessor
 
+    def __init__(self, model, preproc, batch_size=32):
+        super().__init__(model, preproc, batch_size)
+        # the model decides whether the data carries word shapes (a preprocessor shared with a
+        # tagger built later may say otherwise)
+        uses = "shape_ids" in input_names(model)
+        if bool(self.preproc.word_shapes) != uses:
+            self.preproc = copy.copy(self.preproc)
+            self.preproc.word_shapes = uses
+
+    def export(self, folder, format="saved_model", **kwargs):
+        """As Predictor.export; a tagger with word shapes exports as "saved_model" only (its
+        graph computes the shapes from the words; the other formats feed token ids only)."""
+        if self.preproc.word_shapes and format != "saved_model":
+            raise ValueError(f"This NER model reads word shapes (sequence_tagger(word_shapes=True)), which the "
+                             f"{format!r} export does not feed; export it as format='saved_model' (its graph "
+                             "computes the shapes from the words), or train a tagger with word_shapes=False.")
+        return super().export(folder, format, **kwargs)
+
+    def export_model_to_tflite(self, fpath, verbose=1):
+        if self.preproc.word_shapes:
+            raise ValueError("This NER model reads word shapes (sequence_tagger(word_shapes=True)), which the TFLite "
+                             "export does not feed; use predictor.export(folder) (a SavedModel), or train a tagger "
+                             "with word_shapes=False.")
+        return super().export_model_to_tflite(fpath, verbose)
+
     def _inputs(self, x, is_split_into_words, custom_tokenizer):
         """(texts, [(word, start, end)] per sentence, single)."""
         if is_split_into_words:
@@ -89,7 +115,7 @@ class NERPredictor(Predictor):
         return explain_entity(self, sentence, entity, n_samples, method, seed, steps, baseline)
 
     def predict(self, sentences, return_proba=False, merge_tokens=False, custom_tokenizer=None,
-                return_offsets=False, as_dict=False, is_split_into_words=False):
+                return_offsets=False, as_dict=False, is_split_into_words=False, document=False):
         """Tags the words of a sentence (or of each sentence of a list), as ktrain's NERPredictor.
 
         Args:
@@ -104,19 +130,29 @@ class NERPredictor(Predictor):
                 {"word", "tag", "start", "end"} per word.
             is_split_into_words: sentences holds words already split (offsets then index the
                 words joined by single spaces).
+            document: the sentences (a list) are consecutive sentences of one document:
+                each is tagged in a window filled with its neighbours, as a model trained with
+                `document_context=True` was (`preproc.document_context`); the results are
+                per sentence, as for a list of sentences.
 
         Returns:
             For one sentence, a list of tuples: (word, tag), (word, tag, (start, end)) with
             return_offsets, (word, tag, prob) with return_proba, (word, tag, prob, (start, end))
             with both; with merge_tokens, (text, type) [+ (start, end)] [+ mean prob] per entity.
-            A list of such lists for a list of sentences.
+            A list of such lists for a list of sentences (always with document=True).
 
         Example:
         >>> # p.predict("There is a man named John Smith.")[-2]
         >>> # ('Smith', 'I-PER')
         >>> # p.predict("There is a man named John Smith.", merge_tokens=True, return_offsets=True)
         >>> # [('John Smith', 'PER', (21, 31))]
+        >>> # p.predict(["John Smith spoke .", "Smith said no ."], document=True)  # one document
+        >>> # [[('John', 'B-PER'), ...], [('Smith', 'B-PER'), ...]]
         """
+        if document and (isinstance(sentences, str) or (is_split_into_words and isinstance(sentences, (list, tuple))
+                                                         and sentences and isinstance(sentences[0], str))):
+            raise TypeError("document=True takes the document's sentences as a list (of strings, or of word lists "
+                            "with is_split_into_words=True), not one sentence.")
         texts, spans, single = self._inputs(sentences, is_split_into_words, custom_tokenizer)
         if return_offsets and any(s is None for sent in spans for _, s, _ in sent):
             i, w = next((i, w) for i, sent in enumerate(spans) for w, s, _ in sent if s is None)
@@ -125,7 +161,7 @@ class NERPredictor(Predictor):
         words = [[w for w, _, _ in sent] for sent in spans]
         tags, probas = [[]] * len(words), [[]] * len(words)
         if any(words):
-            data = self.preproc.encode(words, None, verbose=0)
+            data = self.preproc.encode(words, None, verbose=0, documents=[0] * len(words) if document else None)
             outputs = self._outputs(data)
             tags = self.preproc.word_tags(outputs, data)
             if return_proba:
@@ -141,6 +177,12 @@ class NERPredictor(Predictor):
                 results.append([word_output(w, t, p, (s, e), return_proba, return_offsets, as_dict)
                                 for (w, s, e), t, p in zip(sent, ts, ps)])
         return results[0] if single else results
+
+
+def input_names(model):
+    """The names of a model's inputs."""
+    names = list(model.input.keys()) if isinstance(model.input, dict) else [t.name for t in model.inputs]
+    return [n.split(":")[0] for n in names]
 
 
 def word_output(word, tag, prob, offsets, return_proba, return_offsets, as_dict):

@@ -28,7 +28,7 @@ def check_tag(tag, where):
         raise DataError(f"{where}: tag {tag!r} is not IOB (O, B-TYPE or I-TYPE).")
 
 
-def read_conll(path, word_column=0, tag_column=-1, encoding="utf-8"):
+def read_conll(path, word_column=0, tag_column=-1, encoding="utf-8", documents=False):
     """Reads CoNLL column format → (sentences, tags): lists of word lists and tag lists.
 
     Blank lines and -DOCSTART- lines end sentences (a -DOCSTART- with no blank line before
@@ -41,9 +41,13 @@ def read_conll(path, word_column=0, tag_column=-1, encoding="utf-8"):
         word_column, tag_column: the columns of the word and its tag.
         encoding: the file's text encoding (bytes that are not valid in it are an error
             naming the byte offset and line).
+        documents: also return each sentence's document id: 0 for the sentences before the
+            second -DOCSTART- line, then one more per -DOCSTART- line (a file without them is
+            one document).
 
     Returns:
-        (sentences, tags): lists of word lists and tag lists.
+        (sentences, tags): lists of word lists and tag lists; (sentences, tags, document
+        ids) with documents=True.
 
     Example:
     >>> # sentences, tags = read_conll("eng.train")
@@ -51,15 +55,18 @@ def read_conll(path, word_column=0, tag_column=-1, encoding="utf-8"):
     if not os.path.exists(path):
         raise FileNotFoundError(f"CoNLL file {path!r} does not exist.")
     text = read_text(path, encoding, to=" to entities_from_conll or read_conll")
-    sentences, tags, words, wtags = [], [], [], []
-    n_columns, converted = None, 0
+    sentences, tags, words, wtags, doc_ids = [], [], [], [], []
+    n_columns, converted, doc = None, 0, 0
     for lineno, line in enumerate(io.StringIO(text, newline=None), start=1):
         parts = line.split()
         if not parts or parts[0] == "-DOCSTART-":
             if words:
                 sentences.append(words)
                 tags.append(wtags)
+                doc_ids.append(doc)
                 words, wtags = [], []
+            # the first -DOCSTART- opens document 0 as a file without them is
+            doc += bool(parts) and bool(sentences)
             continue
         if n_columns is None:
             n_columns = len(parts)
@@ -75,6 +82,7 @@ def read_conll(path, word_column=0, tag_column=-1, encoding="utf-8"):
     if words:
         sentences.append(words)
         tags.append(wtags)
+        doc_ids.append(doc)
     if not sentences:
         raise DataError(f"CoNLL file {path!r} holds no sentences.")
     normalised = []
@@ -84,4 +92,4 @@ def read_conll(path, word_column=0, tag_column=-1, encoding="utf-8"):
         normalised.append(n)
     if converted:
         print(f"kbert: {path}: IOB1 tags detected; {converted} tags converted to IOB2.")
-    return sentences, normalised
+    return (sentences, normalised, doc_ids) if documents else (sentences, normalised)

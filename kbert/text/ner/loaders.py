@@ -14,6 +14,7 @@ from kbert.data import set_fixed_shapes
 from kbert.encoders import load_tokenizer
 from kbert.errors import DataError, format_rows, require_columns
 from kbert.text.ner.conll import check_tag, iob1_to_iob2, read_conll
+from kbert.text.ner.context import document_ids, documents_of
 from kbert.text.ner.preprocessor import NERPreprocessor
 
 DEFAULT_PRESET = "minilm"
@@ -30,8 +31,11 @@ def check_columns(df, columns, df_name):
     require_columns(df, columns, df_name)
 
 
-def sentences_from_df(df, word_column, tag_column, sentence_column, df_name):
-    check_columns(df, (word_column, tag_column, sentence_column), df_name)
+def sentences_from_df(df, word_column, tag_column, sentence_column, df_name, document_column=None):
+    """(sentences, tags, documents): documents is one id per sentence (its first row's
+    document_column, empty cells continuing the document above), or None without a column."""
+    check_columns(df, (word_column, tag_column, sentence_column) + ((document_column,) if document_column else ()),
+                  df_name)
     # ktrain's format: the sentence id is given on a sentence's first row only
     ids = df[sentence_column].ffill()
     if ids.isna().any():
@@ -41,14 +45,22 @@ def sentences_from_df(df, word_column, tag_column, sentence_column, df_name):
         missing = df[c].isna()
         if missing.any():
             raise DataError(f"{df_name} column {c!r} has missing values at index {format_rows(df.index[missing])}.")
-    sentences, tags = [], []
+    docs = None
+    if document_column:
+        docs = df[document_column].ffill()
+        if docs.isna().any():
+            raise DataError(f"{df_name} column {document_column!r} is empty before the first document id "
+                            f"(index {format_rows(df.index[docs.isna()])}).")
+    sentences, tags, documents = [], [], []
     for _, group in df.groupby(ids, sort=False):
         sentences.append([str(w) for w in group[word_column]])
         t = [str(x) for x in group[tag_column]]
         for tag, idx in zip(t, group.index):
             check_tag(tag, f"{df_name} index {idx}")
         tags.append(t)
-    return sentences, tags
+        if docs is not None:
+            documents.append(docs[group.index[0]])
+    return sentences, tags, (documents if docs is not None else None)
 
 
 def tag_set(tag_lists):
@@ -101,17 +113,25 @@ def check_sentences(x, y, x_name, y_name):
     return words, tags
 
 
-def split_sentences(x, y, val_pct, random_state):
+def split_sentences(x, y, val_pct, random_state, documents=None):
     """Holds out ceil(n * val_pct) sentences; validation sentences with a tag the training
-    part lost are moved back to training (and counted)."""
+    part lost are moved back to training (and counted). With `documents` (one id per
+    sentence, runs of one id a document), whole documents are held out instead, each split
+    keeping its sentences in order → (x, y, xv, yv, train documents, val documents)."""
     from sklearn.model_selection import train_test_split
 
     if not 0 < val_pct < 1:
         raise DataError(f"val_pct must be between 0 and 1 (exclusive), got {val_pct}.")
-    n_val = int(np.ceil(len(x) * val_pct))
-    if len(x) - n_val < 1 or n_val < 1:
-        raise DataError(f"{len(x)} sentences: too few to hold out val_pct={val_pct}; pass validation data.")
-    trn, val = train_test_split(np.arange(len(x)), test_size=n_val, random_state=random_state)
+    units = [[i] for i in range(len(x))] if documents is None else document_units(documents)
+    what = "sentences" if documents is None else "documents"
+    n_val = int(np.ceil(len(units) * val_pct))
+    if len(units) - n_val < 1 or n_val < 1:
+        raise DataError(f"{len(units)} {what}: too few to hold out val_pct={val_pct}; pass validation data.")
+    trn_u, val_u = train_test_split(np.arange(len(units)), test_size=n_val, random_state=random_state)
+    if documents is not None:  # whole documents, in order
+        trn_u, val_u = np.sort(trn_u), np.sort(val_u)
+    trn = np.asarray([i for u in trn_u for i in units[u]], dtype=np.int64)
+    val = np.asarray([i for u in val_u for i in units[u]], dtype=np.int64)
     known = {t for i in trn for t in y[i]}
     move = np.array([any(t not in known for t in y[i]) for i in val])
     if move.any():
@@ -125,11 +145,27 @@ def split_sentences(x, y, val_pct, random_state):
               f"{int(move.sum())} of them (sentences {format_rows(val[move], 5)}) were moved back to training, so "
               f"validation has {int((~move).sum())} sentences instead of {len(val)}.")
         trn, val = np.concatenate([trn, val[move]]), val[~move]
-    return [x[i] for i in trn], [y[i] for i in trn], [x[i] for i in val], [y[i] for i in val]
+    if documents is not None:
+        trn = np.sort(trn)  # a moved sentence goes back to its place in its document
+    out = [x[i] for i in trn], [y[i] for i in trn], [x[i] for i in val], [y[i] for i in val]
+    if documents is None:
+        return out
+    return out + ([documents[i] for i in trn], [documents[i] for i in val])
+
+
+def document_units(documents):
+    """Sentence indices of each document (runs of one id)."""
+    units = []
+    for i, d in enumerate(document_ids(documents)):
+        if d == len(units):
+            units.append([])
+        units[d].append(i)
+    return units
 
 
 def entities_from_array(x_train, y_train, x_test=None, y_test=None, use_char=False, val_pct=0.1, verbose=1,
-                        maxlen=128, preset=None, stride=None, random_state=42, fixed_shapes=False):
+                        maxlen=128, preset=None, stride=None, random_state=42, fixed_shapes=False,
+                        document_context=False, train_documents=None, test_documents=None):
     """Lists of word lists and tag lists → (train, val, preprocessor), as ktrain's
     entities_from_array.
 
@@ -142,6 +178,12 @@ def entities_from_array(x_train, y_train, x_test=None, y_test=None, use_char=Fal
         preset: the encoder spec (default "minilm").
         stride: words shared by consecutive windows.
         fixed_shapes: static batch shapes for TPUs.
+        document_context: read each sentence in a window filled with the neighbouring
+            sentences of its document (as BERT evaluated CoNLL-2003); only its own words
+            carry tags. Without val data, whole documents are held out.
+        train_documents, test_documents: one document id per sentence of x_train / x_test
+            (consecutive sentences with one id are a document); None: all of them are one
+            document (with document_context).
 
     Returns:
         (trn, val, preproc).
@@ -155,23 +197,37 @@ def entities_from_array(x_train, y_train, x_test=None, y_test=None, use_char=Fal
         raise DataError("x_train has no sentences.")
     if (x_test is None) != (y_test is None):
         raise DataError("Give both x_test and y_test (or neither: val_pct of the training sentences are held out).")
+    docs, val_docs = None, None
+    if document_context:
+        docs = documents_of(train_documents if train_documents is not None else [0] * len(x_train), len(x_train),
+                            "train_documents")
+    elif train_documents is not None or test_documents is not None:
+        raise DataError("train_documents/test_documents are read with document_context=True only.")
     if x_test is None:
-        x_train, y_train, x_test, y_test = split_sentences(x_train, y_train, val_pct, random_state)
+        if test_documents is not None:
+            raise DataError("test_documents was given without x_test.")
+        x_train, y_train, x_test, y_test, *split_docs = split_sentences(x_train, y_train, val_pct, random_state, docs)
+        docs, val_docs = split_docs or (None, None)
     else:
         x_test, y_test = check_sentences(x_test, y_test, "x_test", "y_test")
+        if document_context:
+            val_docs = documents_of(test_documents if test_documents is not None else [0] * len(x_test),
+                                    len(x_test), "test_documents")
     tags = tag_set(y_train)
     check_unseen(tags, y_test, "The validation data")
-    preproc = NERPreprocessor(load_tokenizer(preset or DEFAULT_PRESET), tags, maxlen, stride, preset or DEFAULT_PRESET)
-    trn = preproc.encode(x_train, y_train, "train", verbose)
-    val = preproc.encode(x_test, y_test, "val", verbose)
+    preproc = NERPreprocessor(load_tokenizer(preset or DEFAULT_PRESET), tags, maxlen, stride, preset or DEFAULT_PRESET,
+                              document_context=document_context)
+    trn = preproc.encode(x_train, y_train, "train", verbose, documents=docs)
+    val = preproc.encode(x_test, y_test, "val", verbose, documents=val_docs)
     set_fixed_shapes(fixed_shapes, trn, val)
     return trn, val, preproc
 
 
 def read_conll_file(path, word_column, tag_column, encoding):
+    """(sentences, tags, document ids) of a CoNLL file."""
     encoding = encoding or "utf-8"
     try:
-        return read_conll(path, word_column, tag_column, encoding)
+        return read_conll(path, word_column, tag_column, encoding, documents=True)
     except UnicodeDecodeError as e:
         raise DataError(f"{path!r} is not {encoding} text ({e.reason} at byte {e.start}); pass its encoding, "
                         "e.g. encoding='latin-1'.") from None
@@ -179,31 +235,37 @@ def read_conll_file(path, word_column, tag_column, encoding):
 
 def entities_from_conll(train_filepath, val_filepath=None, word_column=0, tag_column=-1, val_pct=0.1,
                         maxlen=128, preset=None, stride=None, random_state=42, encoding="utf-8",
-                        fixed_shapes=False, verbose=1, use_char=False):
+                        fixed_shapes=False, verbose=1, use_char=False, document_context=False):
     """CoNLL column files → (train, val, preprocessor). IOB1 or IOB2 tags (→ IOB2).
 
     Args:
         train_filepath, val_filepath: CoNLL files (a word and its tag per line, blank lines
-            between sentences, -DOCSTART- lines dropped).
+            between sentences, -DOCSTART- lines between documents).
         word_column, tag_column: the columns of the word and the tag (default: first, last).
+        document_context: each sentence is read with the neighbouring sentences of its
+            document (between -DOCSTART- lines; a file without them is one document) filling
+            its window, as BERT's "maximal document context"; only its own words are tagged.
         Others: as entities_from_array.
 
     Example:
     >>> # trn, val, preproc = kbert.text.entities_from_conll("eng.train", val_filepath="eng.testa")
+    >>> # trn, val, preproc = kbert.text.entities_from_conll("eng.train", "eng.testa", document_context=True)
     """
-    x, y = read_conll_file(train_filepath, word_column, tag_column, encoding)
-    xv = yv = None
+    x, y, docs = read_conll_file(train_filepath, word_column, tag_column, encoding)
+    xv = yv = val_docs = None
     if val_filepath is not None:
-        xv, yv = read_conll_file(val_filepath, word_column, tag_column, encoding)
+        xv, yv, val_docs = read_conll_file(val_filepath, word_column, tag_column, encoding)
     return entities_from_array(x, y, xv, yv, use_char=use_char, val_pct=val_pct, verbose=verbose, maxlen=maxlen,
-                               preset=preset, stride=stride, random_state=random_state, fixed_shapes=fixed_shapes)
+                               preset=preset, stride=stride, random_state=random_state, fixed_shapes=fixed_shapes,
+                               document_context=document_context, train_documents=docs if document_context else None,
+                               test_documents=val_docs if document_context else None)
 
 
 def entities_from_conll2003(train_filepath, val_filepath=None, use_char=False, encoding=None, val_pct=0.1,
                             verbose=1, **kwargs):
     """ktrain's entities_from_conll2003 (its argument order): entities_from_conll with the
     word in the first column and the tag in the last. kwargs: maxlen, preset, stride,
-    random_state, fixed_shapes.
+    random_state, fixed_shapes, document_context.
 
     Example:
     >>> # trn, val, preproc = kbert.text.entities_from_conll2003("eng.train", "eng.testa")
@@ -251,22 +313,37 @@ def entities_from_txt(train_filepath, val_filepath=None, use_char=False, word_co
 
 def entities_from_df(train_df, val_df=None, word_column="Word", tag_column="Tag", sentence_column="SentenceID",
                      use_char=False, val_pct=0.1, verbose=1, maxlen=128, preset=None, stride=None, random_state=42,
-                     fixed_shapes=False):
+                     fixed_shapes=False, document_column=None, document_context=None):
     """One row per word (as ktrain, and in ktrain's argument order): words, tags and a
     sentence id (given on a sentence's first row at least; empty cells continue the
     sentence above).
 
+    Args:
+        document_column: a column of document ids (on a document's first row at least;
+            empty cells continue the document above); consecutive sentences with one id
+            are a document.
+        document_context: read each sentence with its document's neighbouring sentences
+            (see entities_from_array); default: True when document_column is given.
+        Others: as entities_from_array.
+
     Example:
     >>> # trn, val, preproc = kbert.text.entities_from_df(df, word_column="Word", tag_column="Tag")
+    >>> # trn, val, preproc = kbert.text.entities_from_df(df, document_column="DocID")  # document context
     """
     if val_df is not None and not hasattr(val_df, "columns"):
         raise TypeError(f"entities_from_df's second argument is val_df (a DataFrame), as in ktrain; got "
                         f"{val_df!r}. Name the columns: word_column=..., tag_column=..., sentence_column=....")
     if len(train_df) == 0:
         raise DataError("train_df has no rows.")
-    x, y = sentences_from_df(train_df, word_column, tag_column, sentence_column, "train_df")
-    xv = yv = None
+    document_context = document_column is not None if document_context is None else bool(document_context)
+    if document_column is None and document_context:
+        print("kbert: document_context=True without document_column: each DataFrame is read as one document.")
+    x, y, docs = sentences_from_df(train_df, word_column, tag_column, sentence_column, "train_df", document_column)
+    xv = yv = val_docs = None
     if val_df is not None:
-        xv, yv = sentences_from_df(val_df, word_column, tag_column, sentence_column, "val_df")
+        xv, yv, val_docs = sentences_from_df(val_df, word_column, tag_column, sentence_column, "val_df",
+                                             document_column)
     return entities_from_array(x, y, xv, yv, use_char=use_char, val_pct=val_pct, verbose=verbose, maxlen=maxlen,
-                               preset=preset, stride=stride, random_state=random_state, fixed_shapes=fixed_shapes)
+                               preset=preset, stride=stride, random_state=random_state, fixed_shapes=fixed_shapes,
+                               document_context=document_context, train_documents=docs if document_context else None,
+                               test_documents=val_docs if document_context else None)

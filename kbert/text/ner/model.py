@@ -11,6 +11,7 @@ import keras
 
 from kbert.models import build_task_model, dense_head, encode
 from kbert.text.ner.preprocessor import NERPreprocessor
+from kbert.text.ner.shapes import WordShapeEmbedding
 
 HEADS = ("dense", "bilstm")
 # ktrain's taggers, in print_sequence_taggers' order
@@ -22,6 +23,11 @@ TAGGERS = {
     "bilstm-crf-elmo": "Bidirectional LSTM-CRF w/ Elmo embeddings [English only]",
 }
 ALIASES = {"bilstm-bert": "bilstm-transformer"}
+# word_shapes=None: shapes for uncased tokenizers? Off until measured to help at full length
+# (benchmarks/ner_quality.py, minilm, one epoch: 4000 sentences F1 0.665 → 0.718 with shapes, but
+# 2000 sentences 0.435 → 0.374; one seed each). Off also keeps TFLite export and
+# integrated-gradients explanations, which feed token ids only, working by default.
+SHAPES_WHEN_UNCASED = False
 
 
 def print_sequence_taggers():
@@ -50,7 +56,7 @@ def bilstm_head(num_tags, lstm_units=100, fc_dim=100, dropout=0.1):
 def sequence_tagger(name=None, preproc=None, wv_path_or_url=None, transformer_model=None,
                     transformer_layers_to_use=None, bert_model=None, word_embedding_dim=None, char_embedding_dim=None,
                     word_lstm_size=100, char_lstm_size=None, fc_dim=100, dropout=None, verbose=1, *, head=None,
-                    fine_tune=None, precision="float32", strategy=None, encoder=None, seed=None):
+                    fine_tune=None, precision="float32", strategy=None, encoder=None, seed=None, word_shapes=None):
     """A compiled keras.Model: the encoder + a tag head on every piece.
 
     kbert's form `sequence_tagger(preproc)` puts a dense head on the encoder and fine-tunes
@@ -80,6 +86,12 @@ def sequence_tagger(name=None, preproc=None, wv_path_or_url=None, transformer_mo
         strategy: a tf.distribute strategy or its name.
         encoder: a load_encoder spec.
         seed: seeds the head's initial weights.
+        word_shapes: add a learned vector per word shape (Xxxx, XXXX, xxxx, dd, mixed,
+            punctuation: kbert.text.ner.shapes) to each word's first piece before the head,
+            the capitalisation an uncased tokenizer loses. The model then reads a
+            "shape_ids" input, which the preprocessor's data carries from now on
+            (`preproc.word_shapes` is set to this). None: off (SHAPES_WHEN_UNCASED: on for
+            a lowercasing tokenizer once measured to help).
 
     Returns:
         A compiled keras.Model with logits [batch, pieces, tags] and masked softmax cross-entropy.
@@ -126,15 +138,23 @@ def sequence_tagger(name=None, preproc=None, wv_path_or_url=None, transformer_mo
               + (f"BiLSTM({word_lstm_size}) + Dense({fc_dim}, tanh) + " if head == "bilstm" else "")
               + f"{preproc.num_outputs} tag logits")
 
+    if word_shapes is None:
+        word_shapes = SHAPES_WHEN_UNCASED and bool(getattr(preproc.tokenizer, "lowercase", False))
+    # the data made before this model carries the shapes from now on (see NERData.features)
+    preproc.word_shapes = bool(word_shapes)
+
     def build(backbone, inputs):
         backbone.trainable = fine_tune
         x = encode(backbone, inputs)["sequence_output"]
+        if word_shapes:
+            x = WordShapeEmbedding(name="word_shapes")(x, inputs["shape_ids"])
         if head == "bilstm":
             return bilstm_head(preproc.num_outputs, word_lstm_size, fc_dim, dropout)(x, inputs["padding_mask"])
         return dense_head(preproc.num_outputs, dropout, dropout_name="tagger_dropout")(x)
 
     # the [CLS] pooler is unused by a tagger
     return build_task_model(preproc, build, name="kbert_sequence_tagger", precision=precision, strategy=strategy,
-                            encoder=spec, seed=seed, learning_rate=5e-5, uses_pooler=False)
+                            encoder=spec, seed=seed, learning_rate=5e-5, uses_pooler=False,
+                            extra_inputs=("shape_ids",) if word_shapes else ())
 
 

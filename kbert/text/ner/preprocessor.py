@@ -17,6 +17,8 @@ from kbert.families import special_ids
 from kbert.metrics import IGNORE_INDEX
 from kbert.tasks import TaskPreprocessor
 from kbert.text.ner.alignment import windows, word_outputs, word_pieces
+from kbert.text.ner.context import context_words, document_spans, documents_of
+from kbert.text.ner.shapes import shape_ids
 
 
 class NERPreprocessor(TaskPreprocessor):
@@ -30,6 +32,10 @@ class NERPreprocessor(TaskPreprocessor):
         stride: words shared by consecutive windows of a long sentence (default: a quarter
             of a window).
         preset: the encoder spec the words are tokenized for.
+        document_context: the data was read with document context (the loaders'
+            `document_context=True`; `encode(..., documents=...)`); kept for the predictor.
+        word_shapes: whether the data carries each word's shape ("shape_ids", see
+            kbert.text.ner.shapes) for the model; None until `sequence_tagger` decides.
 
     Example:
     >>> # trn, val, preproc = kbert.text.entities_from_conll("eng.train", val_filepath="eng.testa")
@@ -39,7 +45,8 @@ class NERPreprocessor(TaskPreprocessor):
     task = "ner"
     per_piece = True
 
-    def __init__(self, tokenizer, tags, maxlen=128, stride=None, preset="minilm"):
+    def __init__(self, tokenizer, tags, maxlen=128, stride=None, preset="minilm", document_context=False,
+                 word_shapes=None):
         if maxlen < 8:
             raise ValueError(f"maxlen must be at least 8, got {maxlen}.")
         self.tokenizer = tokenizer
@@ -49,6 +56,9 @@ class NERPreprocessor(TaskPreprocessor):
         # words shared by consecutive windows: a quarter of the window by default
         self.stride = int(stride) if stride is not None else max(1, (maxlen - 2) // 4)
         self.preset = preset
+        self.document_context = bool(document_context)
+        # None until a tagger decides (sequence_tagger(word_shapes=...)); True adds "shape_ids" to the data
+        self.word_shapes = word_shapes
 
     def get_classes(self):
         return list(self.tags)
@@ -72,52 +82,78 @@ class NERPreprocessor(TaskPreprocessor):
         """The windows of a sentence of words with these piece counts (see alignment.windows)."""
         return windows(n_pieces, self.maxlen - 2, self.stride)
 
-    def encode(self, sentences, tags=None, name="data", verbose=1):
-        """Sentences (lists of words) and optional tags → TaskData of windows."""
+    def encode(self, sentences, tags=None, name="data", verbose=1, documents=None):
+        """Sentences (lists of words) and optional tags → TaskData of windows.
+
+        Args:
+            sentences: lists of words.
+            tags: one tag list per sentence (None: prediction only).
+            name: names the data in messages.
+            verbose: print counts.
+            documents: one document id per sentence (consecutive sentences with one id are a
+                document), or None. Given, each sentence that fits a window is read in one
+                window filled with whole words of its document's neighbouring sentences
+                (`kbert.text.ner.context.context_words`); only its own words carry tags and
+                are tagged. A sentence longer than a window is read in windows of its own.
+        """
         if tags is not None and len(tags) != len(sentences):
             raise DataError(f"{name}: {len(sentences)} sentences but {len(tags)} tag lists.")
         check_words(sentences, name)
         flat = [w for s in sentences for w in s]
         counts = {}
         pieces = self.word_pieces(flat, counts)
+        shapes = shape_ids(flat)
+        offsets = np.cumsum([0] + [len(s) for s in sentences])
+        docs = None if documents is None else document_spans(documents_of(documents, len(sentences), name), offsets)
         specials = special_ids(self.tokenizer)
-        cls_id, sep_id = specials["start"], specials["end"]
-        ids, targets, rows = [], [], []
-        windowed = cut_words = pos = 0
+        budget = self.maxlen - 2
+        ids, targets, shape_rows, rows = [], [], [], []
+        windowed = cut_words = with_context = 0
+        cache = {}
         for si, words in enumerate(sentences):
-            wp = pieces[pos:pos + len(words)]
-            pos += len(words)
-            if tags is not None:
-                if len(tags[si]) != len(words):
-                    raise DataError(f"{name}: sentence {si} has {len(words)} words but {len(tags[si])} tags.")
-                tag_ids = []
-                for wi, t in enumerate(tags[si]):
-                    if t not in self.tag_index:
-                        raise DataError(f"{name}: tag {t!r} of sentence {si} (word {wi}, {words[wi]!r}) was not "
-                                        f"seen in the training data; known tags: {self.tags}.")
-                    tag_ids.append(self.tag_index[t])
-            spans = self.windows([len(p) for p in wp])
-            windowed += len(spans) > 1
-            for start, end, own_s, own_e in spans:
-                seq, tgt, word_ids = [cls_id], [IGNORE_INDEX], [-1]
-                for wi in range(start, end):
-                    p = wp[wi]
-                    if len(p) > self.maxlen - 2:
-                        p = p[: self.maxlen - 2]
+            base = int(offsets[si])
+            tag_ids = self.tag_ids(tags[si], words, si, name) if tags is not None else None
+            n_pieces = [len(p) for p in pieces[base:base + len(words)]]
+            spans = self.windows(n_pieces)
+            if docs is not None and len(spans) == 1 and words:
+                first, last = docs[si]
+                if (first, last) not in cache:  # documents come in order: one cached at a time
+                    cache = {(first, last): [len(p) for p in pieces[first:last]]}
+                doc_pieces = cache[first, last]
+                start, end = context_words(doc_pieces, base - first, base - first + len(words), budget)
+                # the document's words start..end-1; the centre's own are word ids 0..len(words)-1
+                refs = [(first + k, first + k - base) for k in range(start, end)]
+                with_context += (end - start) > len(words)
+                spans = [(0, len(words), 0, len(words), refs)]
+            else:
+                windowed += len(spans) > 1
+                spans = [(s, e, os_, oe, [(base + k, k) for k in range(s, e)]) for s, e, os_, oe in spans]
+            for start, end, own_s, own_e, refs in spans:
+                seq, tgt, word_ids, shp = [specials["start"]], [IGNORE_INDEX], [-1], [0]
+                for k, wi in refs:
+                    p = pieces[k]
+                    if len(p) > budget:
+                        p = p[:budget]
                         cut_words += 1
+                    centre = 0 <= wi < len(words)
                     seq.extend(p)
-                    word_ids.extend([wi] + [-1] * (len(p) - 1))
-                    first = tag_ids[wi] if tags is not None else IGNORE_INDEX
-                    tgt.extend([first] + [IGNORE_INDEX] * (len(p) - 1))
-                seq.append(sep_id)
+                    word_ids.extend([wi if centre else -1] + [-1] * (len(p) - 1))
+                    tgt.extend([tag_ids[wi] if centre and tag_ids is not None else IGNORE_INDEX]
+                               + [IGNORE_INDEX] * (len(p) - 1))
+                    shp.extend([shapes[k]] + [0] * (len(p) - 1))
+                seq.append(specials["end"])
                 tgt.append(IGNORE_INDEX)
                 word_ids.append(-1)
+                shp.append(0)
                 ids.append(seq)
                 targets.append(tgt)
+                shape_rows.append(shp)
                 rows.append({"sentence": si, "start": start, "end": end, "own_start": own_s, "own_end": own_e,
+                             "context_words": len(refs) - (end - start),
                              "word_ids": np.asarray(word_ids, dtype=np.int32)})
         if verbose:
-            print(f"kbert: {name}: {len(sentences)} sentences, {len(flat)} words, {len(ids)} windows")
+            print(f"kbert: {name}: {len(sentences)} sentences, {len(flat)} words, {len(ids)} windows"
+                  + (f" ({with_context} with document context)" if docs is not None else ""))
         if windowed:
             print(f"kbert: {name}: {windowed} sentences longer than maxlen={self.maxlen} word pieces were split "
                   f"into overlapping windows (every word keeps one tag).")
@@ -127,17 +163,27 @@ class NERPreprocessor(TaskPreprocessor):
         if empty:
             print(f"kbert: {name}: {empty} words have no word pieces (empty, spaces or control characters only) and "
                   "are read as the unknown piece; they keep their tags.")
-        token_ids = tf.ragged.constant(ids, dtype=tf.int32) if ids else tf.ragged.constant([], tf.int32, 1)
-        features = {"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids)}
-        source = pd.DataFrame(rows)
-        data = NERData(features, tf.ragged.constant(targets, dtype=tf.int32) if tags is not None else None,
-                       self, source=source, pad_values={"token_ids": specials["pad"]},
+        token_ids = ragged(ids)
+        features = {"token_ids": token_ids, "segment_ids": tf.zeros_like(token_ids), "shape_ids": ragged(shape_rows)}
+        data = NERData(features, ragged(targets) if tags is not None else None,
+                       self, source=pd.DataFrame(rows), pad_values={"token_ids": specials["pad"]},
                        target_pad=IGNORE_INDEX,
                        stats={"sentences": len(sentences), "windowed": windowed, "cut_words": cut_words,
-                              "empty_words": empty})
+                              "empty_words": empty, "with_context": with_context})
         data.sentences = [list(s) for s in sentences]
         data.sentence_tags = None if tags is None else [list(t) for t in tags]
         return data
+
+    def tag_ids(self, tags, words, si, name):
+        if len(tags) != len(words):
+            raise DataError(f"{name}: sentence {si} has {len(words)} words but {len(tags)} tags.")
+        out = []
+        for wi, t in enumerate(tags):
+            if t not in self.tag_index:
+                raise DataError(f"{name}: tag {t!r} of sentence {si} (word {wi}, {words[wi]!r}) was not "
+                                f"seen in the training data; known tags: {self.tags}.")
+            out.append(self.tag_index[t])
+        return out
 
     # --- predictions
     def word_tags(self, outputs, data, proba=False):
@@ -176,11 +222,13 @@ class NERPreprocessor(TaskPreprocessor):
     def get_config(self):
         return {"tags": self.tags, "maxlen": self.maxlen, "stride": self.stride,
                 "preset": self.preset if isinstance(self.preset, str) else None,
-                "lowercase": bool(getattr(self.tokenizer, "lowercase", False))}
+                "lowercase": bool(getattr(self.tokenizer, "lowercase", False)),
+                "document_context": self.document_context, "word_shapes": bool(self.word_shapes)}
 
     @classmethod
     def from_config(cls, config, tokenizer):
-        return cls(tokenizer, config["tags"], config["maxlen"], config["stride"], config.get("preset"))
+        return cls(tokenizer, config["tags"], config["maxlen"], config["stride"], config.get("preset"),
+                   config.get("document_context", False), config.get("word_shapes", False))
 
 
 def check_words(sentences, name):
@@ -195,15 +243,43 @@ def check_words(sentences, name):
                                 "give words as strings (a missing value in a DataFrame is NaN).")
 
 
+def ragged(rows):
+    return tf.ragged.constant(rows, dtype=tf.int32) if rows else tf.ragged.constant([], tf.int32, 1)
+
+
 class NERData(TaskData):
-    """TaskData of windows that remembers its sentences (for reports and predictions)."""
+    """TaskData of windows that remembers its sentences (for reports and predictions).
+
+    Its word shapes ("shape_ids") are kept aside and are among `features` only while its
+    preprocessor's `word_shapes` is on: the tagger built last decides whether the model
+    reads them (`sequence_tagger(preproc, word_shapes=...)`), after the data was made.
+    """
 
     sentences = None
     sentence_tags = None
+    shape_ids = None
+
+    @property
+    def features(self):
+        pre = getattr(self, "preprocessor", None)
+        if self.shape_ids is not None and pre is not None and pre.word_shapes:
+            self._features["shape_ids"] = self.shape_ids
+        else:
+            self._features.pop("shape_ids", None)
+        return self._features
+
+    @features.setter
+    def features(self, value):
+        value = dict(value)
+        if "shape_ids" in value:
+            self.shape_ids = value.pop("shape_ids")
+        self._features = value
 
     def subset(self, indices):
         sub = super().subset(indices)
         sub.sentences, sub.sentence_tags = self.sentences, self.sentence_tags
+        if self.shape_ids is not None:
+            sub.shape_ids = tf.gather(self.shape_ids, np.asarray(indices, dtype=np.int64))
         return sub
 
     def validation_targets(self):
