@@ -98,6 +98,8 @@ def explain_entity(predictor, sentence, entity=0, n_samples=DEFAULT_SAMPLES, met
     ids = data.features["token_ids"][r].numpy()[None]
     inputs = {"token_ids": ids.astype("int32"), "segment_ids": np.zeros_like(ids, "int32"),
               "padding_mask": np.ones_like(ids, "int32")}
+    if "shape_ids" in data.features:  # a word-shape tagger: the shapes stay fixed along the path
+        inputs["shape_ids"] = data.features["shape_ids"][r].numpy()[None].astype("int32")
     first_piece = rows[r]["word_ids"]
     owner = np.full(len(first_piece), -1)
     current = -1

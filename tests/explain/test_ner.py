@@ -35,3 +35,19 @@ def test_an_entity_is_explained_by_both_methods(tagger):
         explain_entity(tagger, s, entity="paris")
     with pytest.raises(ValueError, match="no words"):
         explain_entity(tagger, "   ")
+
+
+def test_a_word_shape_tagger_is_explained_with_its_shapes_fixed():
+    x, y = ner_sentences(120)
+    x = [[w.capitalize() if t != "O" else w for w, t in zip(s, tags)] for s, tags in zip(x, y)]
+    trn, val, pre = kbert.text.entities_from_array(x, y, val_pct=0.1, preset=tiny_spec(), maxlen=32, verbose=0)
+    model = kbert.text.sequence_tagger(pre, dropout=0.0, seed=0, word_shapes=True)
+    learner = kbert.get_learner(model, trn, val, batch_size=16, seed=0)
+    learner.fit_onecycle(5e-3, 4, verbose=0)
+    predictor = kbert.get_predictor(learner.model, pre)
+    s = "there is a man named John Smith ."
+    entities = predictor.predict(s, merge_tokens=True)
+    assert entities, "the tiny shape tagger found no entity"
+    g = predictor.explain(s, entity=entities[0][0], method="gradients")
+    # integrated gradients are complete only if the shapes entered every step of the path
+    assert g.info["completeness_gap"] <= 0.05 and len(g.weights) == 8
