@@ -15,12 +15,13 @@ def test_pretrain_recipe_runs_under_mirrored_and_exports_a_loadable_encoder(tmp_
     out = subprocess.run(
         [sys.executable, os.path.join(ROOT, "recipes", "pretrain.py"), "--max-sentences", "2000",
          "--vocab-size", "2000", "--layers", "1", "--hidden", "32", "--heads", "2", "--maxlen", "64",
-         "--batch-size", "32", "--whole-word", "--strategy", "mirrored", "--cpu-devices", "2",
+         "--batch-size", "32", "--epochs", "1", "--whole-word", "--strategy", "mirrored", "--cpu-devices", "2",
          "--out", str(tmp_path / "enc")],
         capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "real tokens/s" in out.stdout and "masked LM: loss" in out.stdout
     assert "MirroredStrategy with 2 replicas" in out.stdout
+    assert "objective mlm\n" in out.stdout  # a fresh encoder's measured default: masked LM alone
     import kbert
 
     backbone, tokenizer = kbert.load_encoder(str(tmp_path / "enc"))
