@@ -50,7 +50,8 @@ def test_tflite_logits_equal_the_model(tmp_path):
 def test_tflite_of_ner_and_qa_models(tmp_path):
     x, y = ner_sentences(20)
     trn, _, pre = kbert.text.entities_from_array(x, y, x[:4], y[:4], preset=tiny_spec(), maxlen=16, verbose=0)
-    model = kbert.text.sequence_tagger(pre, dropout=0.0, seed=0, verbose=0)
+    # (TFLite takes token ids only: a tagger without word shapes, which uncased encoders default to)
+    model = kbert.text.sequence_tagger(pre, dropout=0.0, seed=0, verbose=0, word_shapes=False)
     folder = kbert.get_predictor(model, pre).export(tmp_path / "ner", format="tflite")
     feed = next(iter(trn.dataset(4, training=False, with_targets=False)))
     np.testing.assert_allclose(run_tflite(folder, feed)["logits"], model.predict_on_batch(feed), atol=1e-4)
