@@ -72,6 +72,17 @@ class TaskData:
         # stable sort: equal lengths keep their row order
         self.eval_order = np.argsort(self.lengths, kind="stable")
 
+    # Widths from bucket_lengths() even without fixed_shapes. Every new batch shape costs the
+    # process memory for the rest of the run (kernel and oneDNN caches, allocator pools), so
+    # tasks with long runs (pretraining) keep the shapes few; short fine-tuning runs pad each
+    # batch only to its longest row.
+    bucket_widths = False
+
+    @property
+    def bucketed(self):
+        """Whether batch widths come from bucket_lengths() (fixed shapes, or bucket_widths)."""
+        return self.fixed_shapes or self.bucket_widths
+
     def __len__(self):
         return int(self.lengths.shape[0])
 
@@ -221,7 +232,7 @@ class TaskData:
                            + tf.random.stateless_uniform([steps], tf.stack([epoch_seed, 1])))
         ds = tf.data.Dataset.from_tensor_slices(tf.gather(batches, order))
         ds = ds.map(lambda idx: {k: tf.gather(v, idx) for k, v in columns.items()})
-        buckets = self.bucket_lengths() if self.fixed_shapes and fixed_length is None else None
+        buckets = self.bucket_lengths() if self.bucketed and fixed_length is None else None
         ds = ds.map(lambda el: self._pad(el, fixed_length, pad_multiple, buckets))
         ds = self.map_batches(ds, training=True, seed=seed, with_targets=with_targets, fixed_length=fixed_length,
                               epoch_seed=epoch_seed)
@@ -232,7 +243,7 @@ class TaskData:
     def _eval_batches(self, batch_size, with_targets, fixed_length, pad_multiple):
         elements = {k: tf.gather(v, self.eval_order) for k, v in self._columns(with_targets).items()}
         ds = tf.data.Dataset.from_tensor_slices(elements).ragged_batch(batch_size)
-        buckets = self.bucket_lengths() if self.fixed_shapes and fixed_length is None else None
+        buckets = self.bucket_lengths() if self.bucketed and fixed_length is None else None
         ds = ds.map(lambda el: self._pad(el, fixed_length, pad_multiple, buckets),
                     num_parallel_calls=tf.data.AUTOTUNE)
         return self.map_batches(ds, training=False, seed=None, with_targets=with_targets, fixed_length=fixed_length)

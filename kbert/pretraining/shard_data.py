@@ -257,7 +257,7 @@ class ShardData(PretrainingData):
             ds = ds.repeat().take(self.worker_examples(batch_size))
         window = max(1, math.ceil(self.shuffle_buffer / batch_size)) * batch_size
         longest = self.preprocessor.maxlen + 1
-        buckets = self.bucket_lengths() if self.fixed_shapes and fixed_length is None else None
+        buckets = self.bucket_lengths() if self.bucketed and fixed_length is None else None
 
         def window_batches(i, records):
             columns = self._parse(records, with_targets)
@@ -289,7 +289,7 @@ class ShardData(PretrainingData):
         """All files (every worker evaluates on the same data; tf.distribute splits it) in
         file order, with the fixed validation masks."""
         ds = self.records(paths=self.paths).batch(batch_size).map(lambda r: self._parse(r, with_targets))
-        buckets = self.bucket_lengths() if self.fixed_shapes and fixed_length is None else None
+        buckets = self.bucket_lengths() if self.bucketed and fixed_length is None else None
         ds = ds.map(lambda el: self._pad(el, fixed_length, pad_multiple, buckets),
                     num_parallel_calls=tf.data.AUTOTUNE)
         return self.map_batches(ds, training=False, seed=None, with_targets=with_targets, fixed_length=fixed_length)

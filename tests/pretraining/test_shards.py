@@ -189,3 +189,24 @@ def test_validation_from_a_corpus_or_another_folder(folders):
     assert isinstance(val, ShardData) and len(val) == len(trn)
     with pytest.raises(DataError, match=f"val_shards={n_files} of the {n_files} files"):
         P.pretraining_data(shards=folders["mlm"], vocabulary=vocab, val_shards=n_files)
+
+
+def test_batches_take_few_shapes_from_shards_and_in_memory(folders):
+    """Every new batch shape costs a training process memory for the rest of its run, so
+    pretraining batches take bucket widths and the predictions per row a function of it."""
+    trn, val, pre = P.pretraining_data(shards=folders["mlm"], vocabulary=tiny_vocabulary(), shuffle_buffer=64,
+                                       verbose=0)
+    memory = build_examples(pre, toy_corpus(), 3, "train", verbose=0)
+    assert not trn.fixed_shapes and trn.bucketed and memory.bucketed
+    for data in (trn, memory):
+        buckets = data.bucket_lengths()
+        shapes, rows = set(), 0
+        for x, y in data.epochs_dataset(16, 2, seed=1).concatenate(val.dataset(16)):
+            width = x["token_ids"].shape[1]
+            assert width in buckets
+            assert x["mask_positions"].shape[1] == pre.max_predictions(width)
+            assert (y["mlm"].numpy() != kbert.metrics.IGNORE_INDEX).sum(axis=1).max() <= pre.max_predictions(width)
+            shapes.add((width, x["mask_positions"].shape[1]))
+            rows += x["token_ids"].shape[0]
+        assert len(shapes) <= len(buckets)
+        assert rows == 2 * len(data) + len(val)  # the last partial batch is kept (no fixed shapes)
