@@ -6,7 +6,9 @@ Under a mixed policy, weights stay float32 and the head's logits are computed in
 """
 
 import functools
+import json
 
+import keras
 import tensorflow as tf
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
@@ -37,3 +39,45 @@ def dtype_policy(precision="float32"):
     if precision == "auto":
         return "mixed_bfloat16" if fast_bfloat16() else "float32"
     return precision
+
+
+MIXED = ("mixed_bfloat16", "mixed_float16")
+
+
+def _policies(node):
+    """Every DTypePolicy config dict in a model's JSON config."""
+    if isinstance(node, dict):
+        if node.get("class_name") == "DTypePolicy" and isinstance(node.get("config"), dict):
+            yield node["config"]
+        for value in node.values():
+            yield from _policies(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _policies(value)
+
+
+def is_mixed(model):
+    """Whether any layer of `model` computes under a mixed policy."""
+    return any(policy.get("name") in MIXED for policy in _policies(json.loads(model.to_json())))
+
+
+def float32_copy(model):
+    """An uncompiled float32 copy of a mixed-precision model, with the same weights (a mixed
+    policy keeps its variables in float32, so nothing is rounded); the model itself when it
+    computes in float32 already. Exports use it: ONNX has no kernels for the bfloat16 and
+    float16 mixes a mixed graph holds, and serving graphs should not depend on the CPU's
+    bfloat16 support.
+
+    Example:
+    >>> # exported = float32_copy(learner.model)   # learner trained with precision="auto"
+    """
+    config = json.loads(model.to_json())
+    config.pop("compile_config", None)
+    policies = [p for p in _policies(config) if p.get("name") in MIXED]
+    if not policies:
+        return model
+    for policy in policies:
+        policy["name"] = "float32"
+    copy = keras.models.model_from_json(json.dumps(config))
+    copy.set_weights(model.get_weights())
+    return copy

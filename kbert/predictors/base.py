@@ -27,6 +27,7 @@ building that pipeline (tracing its map functions, making its iterator) made a o
 call cost 4-9 times the per-text time of a batched call (benchmarks/latency.py).
 """
 
+import copy
 import importlib
 import json
 import os
@@ -40,6 +41,7 @@ from kbert import integrity, io
 from kbert.data import TaskData, gather_outputs, pad_multiple_for, round_up
 from kbert.families import family_of
 from kbert.models import find_backbone, vocabulary_rows  # noqa: F401 (find_backbone: kbert.predictors.base's name too)
+from kbert.precision import float32_copy
 from kbert.version import __version__
 from kbert.tasks import TaskPreprocessor
 
@@ -223,7 +225,18 @@ class Predictor:
                 f"{type(self).__name__} ({self.task!r}) cannot be exported as {format!r} "
                 f"(it takes: {', '.join(module.TASKS)}). Formats this predictor can take: "
                 f"{', '.join(formats) if formats else 'none yet'}; predictor.save(folder) keeps it for kbert.")
-        return module.export(self, folder, **kwargs)
+        return module.export(self.in_float32(), folder, **kwargs)
+
+    def in_float32(self):
+        """This predictor, or a copy of it whose model computes in float32 (a mixed-precision
+        model's float32 twin, same weights: `kbert.precision.float32_copy`). Exports write
+        float32 graphs."""
+        model = float32_copy(self.model)
+        if model is self.model:
+            return self
+        twin = copy.copy(self)
+        twin.model = model
+        return twin
 
     def export_model_to_tflite(self, fpath, verbose=1):
         """ktrain's name: the model on token ids as one TFLite file at `fpath` (the flatbuffer
@@ -236,7 +249,7 @@ class Predictor:
         if "tflite" not in formats:
             raise ValueError(f"{type(self).__name__} ({self.task!r}) cannot be exported as 'tflite'; formats this "
                              f"predictor can take: {', '.join(formats) if formats else 'none yet'}.")
-        return importlib.import_module(EXPORTERS["tflite"]).export_file(self, fpath, verbose=verbose)
+        return importlib.import_module(EXPORTERS["tflite"]).export_file(self.in_float32(), fpath, verbose=verbose)
 
     @classmethod
     def from_parts(cls, model, preproc, meta):
