@@ -47,8 +47,10 @@ def _assert_scaled(decayed, plain, model, decay):
     for path, delta in plain.items():
         moved = np.abs(delta) > 1e-3  # (attention's key bias has no gradient: it does not move)
         checked += bool(moved.any())
+        # atol: a change is a difference of weights up to ~1 (layer norm's gamma), whose float32
+        # rounding is ~1e-7 whatever the change's size
         np.testing.assert_allclose(decayed[path][moved], factors.get(path, 1.0) * delta[moved], rtol=1e-5,
-                                   err_msg=path)
+                                   atol=2e-7, err_msg=path)
     assert checked >= len(plain) - 3
 
 
