@@ -78,7 +78,7 @@ def vocabulary_rows(backbone):
     return int(backbone.token_embedding.input_dim)
 
 
-def build_task_model(preproc, head=None, name=None, precision="float32", strategy=None, encoder=None, seed=None,
+def build_task_model(preproc, head=None, name=None, precision=None, strategy=None, encoder=None, seed=None,
                      learning_rate=2e-5, uses_pooler=True, extra_inputs=(), check=None, model_fn=None,
                      check_vocabulary=True):
     """Builds and compiles a task model inside the strategy's scope.
@@ -91,7 +91,8 @@ def build_task_model(preproc, head=None, name=None, precision="float32", strateg
         name: the keras.Model's name.
         model_fn: instead of head, `model_fn(backbone) -> keras.Model`, for task models that
             are their own (serialisable) classes.
-        precision: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (kbert.precision).
+        precision: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (kbert.precision);
+            None: `kbert.precision.default_precision()` ("auto" unless set).
         strategy: a tf.distribute strategy or its name (kbert.distribute.get_strategy).
         encoder: a `load_encoder` spec; default: the preset the data was tokenized for.
         seed: seeds the head's (and a fresh encoder's) initial weights.

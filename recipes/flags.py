@@ -14,7 +14,7 @@ def shared_datasets(name):
     return os.path.join(os.path.dirname(ROOT), "shared", "datasets", name)
 
 
-def add_common(parser, *, maxlen, batch_size, lr, epochs, out, preset="minilm"):
+def add_common(parser, *, maxlen, batch_size, lr, epochs, out, preset="minilm", precision="auto"):
     """The flags every recipe has: encoder, sizes, schedule, precision, seed, output, strategy."""
     if preset is not None:  # (pretraining names its encoder with --from)
         parser.add_argument("--preset", default=preset, help='encoder of any family: "minilm", a keras-hub preset ("roberta_base_en"), a Hugging Face name '
@@ -23,7 +23,8 @@ def add_common(parser, *, maxlen, batch_size, lr, epochs, out, preset="minilm"):
     parser.add_argument("--batch-size", type=int, default=batch_size)
     parser.add_argument("--lr", type=float, default=lr, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--epochs", type=int, default=epochs)
-    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "auto"])
+    parser.add_argument("--precision", default=precision, choices=["float32", "mixed_bfloat16", "auto"],
+                        help="auto: bfloat16 where the hardware runs it fast (kbert.precision), else float32")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", default=out, help="folder for the saved result")
     from kbert import distribute

@@ -59,7 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--heads", type=int, default=DEFAULTS["heads"])
     p.add_argument("--intermediate", type=int, help="feed-forward width (default 4 × hidden)")
     add_common(p, maxlen=DEFAULTS["maxlen"], batch_size=DEFAULTS["batch_size"], lr=None, epochs=None,
-               out="my-encoder", preset=None)
+               out="my-encoder", preset=None, precision="float32")
     p.add_argument("--steps", type=int, help="train this many batches instead of whole epochs")
     p.add_argument("--nsp", action=argparse.BooleanOptionalAction, default=None,
                    help="next-sentence prediction (--no-nsp: full-sentence packing, masked LM only); "

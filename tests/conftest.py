@@ -130,3 +130,31 @@ requires_minilm = pytest.mark.skipif(
 )
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+
+@pytest.fixture(scope="session", autouse=True)
+def float32_models():
+    """Models built in tests compute in float32: unit tests check float32 arithmetic at tight
+    tolerances (weights within 1e-6, exports within 1e-7), while kbert's default,
+    precision="auto", is bfloat16 on CPUs with AVX512-BF16. Session-wide, so that module
+    fixtures see it too; tests marked `default_precision` get kbert's default back, and
+    recipes run in subprocesses keep it."""
+    from kbert import precision
+
+    before = precision.default_precision()
+    precision.set_default_precision("float32")
+    yield before
+    precision.set_default_precision(before)
+
+
+@pytest.fixture(autouse=True)
+def default_precision_when_marked(request, float32_models):
+    if request.node.get_closest_marker("default_precision") is None:
+        yield
+        return
+    from kbert import precision
+
+    precision.set_default_precision(float32_models)
+    yield
+    precision.set_default_precision("float32")

@@ -18,8 +18,7 @@ def classifier(precision):
 
 
 def test_policy_names():
-    assert dtype_policy(None) == dtype_policy("float32") == "float32"
-    assert dtype_policy("auto") in ("float32", "mixed_bfloat16")
+    assert dtype_policy("float32") == "float32"
     with pytest.raises(ValueError, match="precision must be one of"):
         dtype_policy("bf16")
 
@@ -50,3 +49,25 @@ def test_exports_of_a_mixed_model_are_its_float32_twin(tmp_path):
     expected = twin.predict_proba(TEXTS)
     onnx = kbert.onnx.load_predictor(predictor.export(tmp_path / "onnx", format="onnx"))
     np.testing.assert_allclose(onnx.predict_proba(TEXTS), expected, atol=1e-6)
+
+
+@pytest.mark.default_precision
+def test_builders_default_to_auto():
+    """precision=None is kbert's default, "auto": bfloat16 where the CPU or GPU runs it fast."""
+    from kbert.precision import default_precision, fast_bfloat16, set_default_precision
+
+    assert default_precision() == "auto"
+    model, _ = classifier(None)
+    assert is_mixed(model) == fast_bfloat16()
+    set_default_precision("float32")
+    try:
+        assert not is_mixed(classifier(None)[0])
+    finally:
+        set_default_precision("auto")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        set_default_precision("bf16")
+
+
+def test_policy_names_under_a_set_default():
+    assert dtype_policy(None) == "float32"  # the tests' default (conftest), set like a user would
+    assert dtype_policy("auto") in ("float32", "mixed_bfloat16")

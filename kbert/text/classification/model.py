@@ -93,7 +93,7 @@ def note_metrics(metrics, preproc, defaults):
 
 
 def text_classifier(name=None, train_data=None, preproc=None, multilabel=None, metrics=None, verbose=1, *,
-                    dropout=0.1, precision="float32", strategy=None, encoder=None, seed=None):
+                    dropout=0.1, precision=None, strategy=None, encoder=None, seed=None):
     """A compiled `keras.Model`: the encoder + dropout + a dense head on its pooled output
     (BERT/ALBERT: the [CLS] pooler; other families: the first token's hidden state).
 
@@ -109,7 +109,8 @@ def text_classifier(name=None, train_data=None, preproc=None, multilabel=None, m
         metrics: ktrain's; the Learner compiles the task's metrics (other lists are noted).
         verbose: prints "Is Multi-Label?" in ktrain's form.
         dropout: dropout before the head.
-        precision: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (see kbert.precision).
+        precision: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (see kbert.precision);
+            None: `kbert.precision.default_precision()` ("auto" unless set).
         strategy: a tf.distribute strategy or its name.
         encoder: a load_encoder spec; default: the preset the data was tokenized for (it
             must have the same vocabulary).

@@ -37,7 +37,7 @@ class Transformer(TextClassificationPreprocessor):
     """
 
     def __init__(self, model_name="minilm", maxlen=128, class_names=None, classes=None, batch_size=None,
-                 multilabel=None, use_with_learner=True, precision="float32", fixed_shapes=False,
+                 multilabel=None, use_with_learner=True, precision=None, fixed_shapes=False,
                  long_document="truncate", stride=None, max_windows=DEFAULT_MAX_WINDOWS, pooling="mean"):
         class_names = None if class_names is None or len(class_names) == 0 else list(class_names)
         classes = None if classes is None or len(classes) == 0 else list(classes)

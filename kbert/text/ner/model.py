@@ -56,7 +56,7 @@ def bilstm_head(num_tags, lstm_units=100, fc_dim=100, dropout=0.1):
 def sequence_tagger(name=None, preproc=None, wv_path_or_url=None, transformer_model=None,
                     transformer_layers_to_use=None, bert_model=None, word_embedding_dim=None, char_embedding_dim=None,
                     word_lstm_size=100, char_lstm_size=None, fc_dim=100, dropout=None, verbose=1, *, head=None,
-                    fine_tune=None, precision="float32", strategy=None, encoder=None, seed=None, word_shapes=None):
+                    fine_tune=None, precision=None, strategy=None, encoder=None, seed=None, word_shapes=None):
     """A compiled keras.Model: the encoder + a tag head on every piece.
 
     kbert's form `sequence_tagger(preproc)` puts a dense head on the encoder and fine-tunes
@@ -82,7 +82,8 @@ def sequence_tagger(name=None, preproc=None, wv_path_or_url=None, transformer_mo
             names, whose encoder gives frozen features); `learner.unfreeze()` also unfreezes it.
         wv_path_or_url, transformer_layers_to_use, word_embedding_dim, char_embedding_dim,
             char_lstm_size: ktrain's word/character embedding options; noted and ignored.
-        precision: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (kbert.precision).
+        precision: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (kbert.precision);
+            None: `kbert.precision.default_precision()` ("auto" unless set).
         strategy: a tf.distribute strategy or its name.
         encoder: a load_encoder spec.
         seed: seeds the head's initial weights.

@@ -25,13 +25,14 @@ class SpanLogits(keras.layers.Layer):
         return logits + (1.0 - mask) * -1e9
 
 
-def qa_model(preproc, dropout=0.1, precision="float32", strategy=None, encoder=None, seed=None):
+def qa_model(preproc, dropout=0.1, precision=None, strategy=None, encoder=None, seed=None):
     """A compiled keras.Model: encoder + dropout + start/end span head (logits [batch, pieces, 2]).
 
     Args:
         preproc: the QAPreprocessor from qa_from_squad / qa_from_df.
         dropout: dropout before the head.
-        precision: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (kbert.precision).
+        precision: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (kbert.precision);
+            None: `kbert.precision.default_precision()` ("auto" unless set).
         strategy: a tf.distribute strategy or its name.
         encoder: a load_encoder spec; default: the preset the data was tokenized for.
         seed: seeds the head's initial weights.
