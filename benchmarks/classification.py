@@ -75,11 +75,20 @@ def load_frames(args):
 
 
 def run_kbert(train, val, args, precision):
+    import keras
+
     import kbert
 
+    precision, _, variant = precision.partition("-")
     trn, vd, pre = kbert.text.texts_from_df(train, "text", "label_name", val_df=val, maxlen=args.maxlen,
                                             preset=args.preset, verbose=0)
     model = kbert.text.text_classifier(pre, precision=precision, seed=args.seed)
+    if variant == "full":  # the same model with its last layer computing every position (kbert.first_token)
+        full = keras.models.model_from_json(model.to_json())
+        full.set_weights(model.get_weights())
+        model = full
+    elif variant:
+        sys.exit(f"unknown kbert variant {variant!r} (kbert-<precision>[-full])")
     learner = kbert.get_learner(model, trn, vd, batch_size=args.batch_size, seed=args.seed)
     timer = BatchTimer()
     start = time.perf_counter()
@@ -94,7 +103,7 @@ def run_kbert(train, val, args, precision):
     cm = learner.validate(print_report=False)
     pred_secs = time.perf_counter() - start
     return {
-        "name": f"kbert ({precision})",
+        "name": f"kbert ({precision}{', full last layer' if variant else ''})",
         "train_ex_s": batches * args.batch_size / secs,
         # real tokens per example, as trained: mean length over the training rows
         "train_tok_s": batches * args.batch_size / secs * real / len(trn),
@@ -253,7 +262,9 @@ def main():
     p.add_argument("--preset", default="minilm",
                    help='encoder of any family: "minilm", "roberta-base", a keras-hub preset or a folder')
     p.add_argument("--sides", default="kbert-float32,kbert-mixed_bfloat16,keras-hub,huggingface",
-                   help="comma-separated: kbert-float32, kbert-mixed_bfloat16, kbert-auto, keras-hub, huggingface")
+                   help="comma-separated: kbert-float32, kbert-mixed_bfloat16, kbert-auto, keras-hub, huggingface; "
+                        "kbert-<precision>-full: the last encoder layer computes every position, not [CLS] "
+                        "alone (kbert.first_token's saving)")
     p.add_argument("--quality", action="store_true",
                    help="kbert alone on the full training set for 3 epochs (the quality target)")
     p.add_argument("--verbose", type=int, default=2)

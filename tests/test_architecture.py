@@ -11,7 +11,7 @@ LAYERS = [
     ("kbert.errors", "kbert.metrics", "kbert.version", "kbert.integrity"),
     ("kbert.io",),
     ("kbert.data", "kbert.encoders", "kbert.families", "kbert.hf", "kbert.pieces", "kbert.converters",
-     "kbert.backbones", "kbert.tokenizers", "kbert.seeding", "kbert.precision", "kbert.schedules",
+     "kbert.backbones", "kbert.first_token", "kbert.tokenizers", "kbert.seeding", "kbert.precision", "kbert.schedules",
      "kbert.distribute", "kbert.optimizers", "kbert.plots", "kbert.backup", "kbert.ema", "kbert.lr_estimates"),
     ("kbert.callbacks", "kbert.models"),
     ("kbert.tasks",),

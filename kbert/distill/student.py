@@ -11,6 +11,7 @@ import json
 import keras
 import numpy as np
 
+from kbert import first_token
 from kbert.families import family_of
 
 STUDENT_NOTE = "a student keeps a subset of the teacher's encoder layers"
@@ -127,6 +128,7 @@ def student(teacher_model, num_layers=None, layers=None):
     with teacher_model.distribute_strategy.scope():
         model = keras.models.model_from_json(json.dumps(config))
         copy_weights(teacher_model, model, keep, albert)
+        first_token.same_as(teacher_model, model)  # a classifier's student reads [CLS] alone too
         if compile_config is not None and getattr(teacher_model, "compiled", False):
             try:
                 model.compile_from_config(compile_config)

@@ -3,8 +3,13 @@
 import numpy as np
 
 from kbert.explain import explain_text
+from kbert.first_token import first_token_only
+from kbert.models import find_backbone
 from kbert.predictors.base import Predictor, as_list, check_strings
 from kbert.text.classification.preprocessor import TextClassificationPreprocessor
+
+# the models text_classifier builds (their heads read the encoder's first position only)
+CLASSIFIER_NAMES = ("kbert_text_classifier", "kbert_document_classifier")
 
 
 class TextClassificationPredictor(Predictor):
@@ -13,6 +18,11 @@ class TextClassificationPredictor(Predictor):
 
     task = "text_classification"
     preprocessor_class = TextClassificationPreprocessor
+
+    def __init__(self, model, preproc, batch_size=32):
+        super().__init__(model, preproc, batch_size)
+        if model.name in CLASSIFIER_NAMES:  # kbert's own heads read [CLS] alone (a reloaded model has lost it)
+            first_token_only(find_backbone(model))
 
     def _split(self, texts):
         if isinstance(texts, str):

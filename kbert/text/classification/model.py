@@ -10,6 +10,7 @@ import keras
 
 from kbert.data import TaskData
 from kbert.families import family_of
+from kbert.first_token import first_token_only
 from kbert.models import INPUT_NAMES, build_task_model, dense_head, encode, encoder_inputs
 from kbert.text.classification.labels import MULTILABEL, REGRESSION
 from kbert.text.classification.pooling import FlattenWindows, UnflattenWindows, WindowPooling
@@ -162,13 +163,17 @@ def text_regression_model(name=None, train_data=None, preproc=None, metrics=None
 
 
 def build_head(backbone, inputs, num_outputs, dropout=0.1):
-    """Logits of a dense layer on the encoder's pooled output (`kbert.models.encode`)."""
+    """Logits of a dense layer on the encoder's pooled output (`kbert.models.encode`); the
+    encoder's last layer computes the first position alone (`kbert.first_token`)."""
+    first_token_only(backbone)
     pooled = encode(backbone, inputs)["pooled_output"]
     return dense_head(num_outputs, dropout, dropout_name="classifier_dropout")(pooled)
 
 
 def build_classifier(backbone, num_outputs, dropout=0.1):
-    """An uncompiled classifier on a loaded backbone (the same layers as text_classifier's)."""
+    """An uncompiled classifier on a loaded backbone (the same layers as text_classifier's).
+    The backbone's last layer then computes the first position alone (`kbert.first_token`):
+    its "sequence_output" is [batch, 1, hidden]."""
     inputs = encoder_inputs()
     return keras.Model(inputs, build_head(backbone, inputs, num_outputs, dropout), name="kbert_text_classifier")
 
@@ -183,6 +188,7 @@ def build_document_classifier(backbone, num_outputs, dropout=0.1, pooling="mean"
     Example:
     >>> # model = build_document_classifier(backbone, 2, pooling="attention")
     """
+    first_token_only(backbone)  # the windows' pooled vectors read [CLS] alone
     inputs = {name: keras.Input(shape=(None, None), dtype="int32", name=name) for name in INPUT_NAMES}
     flatten = FlattenWindows(name="flatten_windows")
     flat = {name: flatten(x) for name, x in inputs.items()}
