@@ -21,6 +21,17 @@ from kbert.converters.electra import ACTIVATIONS
 BUILT_IN = "gelu_new"
 
 
+def find_backbone(model):
+    """The keras-hub backbone inside a kbert task model (the model itself if it is one; None
+    if it has none)."""
+    if isinstance(model, keras_hub.models.Backbone):
+        return model
+    for layer in model.layers:
+        if isinstance(layer, keras_hub.models.Backbone):
+            return layer
+    return None
+
+
 def transformer_layers(backbone):
     """The backbone's TransformerEncoder layers (ALBERT's shared groups flattened)."""
     layers = []

@@ -22,6 +22,8 @@ Example:
 >>> # first_token_only(find_backbone(model))   # True where it applies
 """
 
+from kbert.backbones import find_backbone
+
 MARK = "_kbert_first_token_only"
 
 
@@ -103,20 +105,10 @@ def is_first_token_only(backbone):
     return bool(layer is not None and getattr(layer, MARK, False))
 
 
-
 def same_as(source, target):
     """Applies `first_token_only` to the task model `target`'s backbone when the task model
     `source`'s has it (a copy of a model: its float32 twin, a distilled student). Returns
     `target`."""
-    if is_first_token_only(_backbone(source)):
-        first_token_only(_backbone(target))
+    if is_first_token_only(find_backbone(source)):
+        first_token_only(find_backbone(target))
     return target
-
-
-def _backbone(model):
-    """The keras-hub backbone among a task model's layers (kbert.models.find_backbone, which
-    sits a layer above this module)."""
-    import keras_hub
-
-    return next((layer for layer in getattr(model, "layers", []) if isinstance(layer, keras_hub.models.Backbone)),
-                None)

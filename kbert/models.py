@@ -7,25 +7,13 @@ compiling live here, so that a task only says what its head is.
 import keras
 
 from kbert import distribute, optimizers
+from kbert.backbones import find_backbone  # noqa: F401 (kbert.models.find_backbone: where callers look)
 from kbert.encoders import load_encoder
 from kbert.families import family_of
 from kbert.precision import dtype_policy
 from kbert.seeding import set_seed
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
-
-
-def find_backbone(model):
-    """The keras-hub backbone inside a kbert task model (the model itself if it is one; None
-    if it has none)."""
-    import keras_hub
-
-    if isinstance(model, keras_hub.models.Backbone):
-        return model
-    for layer in model.layers:
-        if isinstance(layer, keras_hub.models.Backbone):
-            return layer
-    return None
 
 
 def encoder_inputs(extra=()):
