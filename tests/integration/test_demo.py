@@ -26,15 +26,18 @@ def test_demo_defaults_and_explicit_flags():
     assert emotion.parse_args([]).max_train_rows is None
 
 
-def test_short_demo_run_is_quiet(tmp_path):
+def test_short_demo_run_is_quiet_and_complete(tmp_path):
+    """One short run of the recipe: quiet logs, lr_find and history plots, a saved predictor."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     out = subprocess.run(
         [sys.executable, os.path.join(ROOT, "recipes", "emotion.py"), "--demo", "--max-train-rows", "160",
-         "--max-val-rows", "64", "--epochs", "1", "--out", str(tmp_path / "pred")],
+         "--max-val-rows", "64", "--epochs", "1", "--lr-find", "--out", str(tmp_path / "pred")],
         capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     both = out.stdout + out.stderr
     assert TF_LOG.findall(both) == []
     assert "absl::InitializeLog" not in both and "Skipping variable loading" not in both
-    assert "validation accuracy:" in out.stdout
+    assert "validation accuracy:" in out.stdout and "precision" in out.stdout
+    assert (tmp_path / "lr_find.png").exists() and (tmp_path / "history.png").exists()
+    assert (tmp_path / "pred" / "kbert_predictor.json").exists()
     assert len(re.findall(r"^  '.*' -> \w+", out.stdout, re.M)) == len(emotion.SAMPLES)

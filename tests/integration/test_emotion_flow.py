@@ -84,13 +84,3 @@ def test_ktrain_transformer_api(tmp_path, monkeypatch):
     t2 = kbert.text.Transformer("minilm", class_names=label_names)
     assert t2.get_classes() == label_names
 
-
-def test_emotion_recipe_runs(tmp_path):
-    out = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "recipes", "emotion.py"), "--max-train-rows", "200",
-         "--max-val-rows", "100", "--epochs", "1", "--lr-find", "--out", str(tmp_path / "pred")],
-        capture_output=True, text=True, timeout=900, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "validation accuracy:" in out.stdout and "precision" in out.stdout
-    assert (tmp_path / "lr_find.png").exists() and (tmp_path / "history.png").exists()
-    assert (tmp_path / "pred" / "kbert_predictor.json").exists()

@@ -13,7 +13,7 @@ def test_ner_recipe_runs_on_conll(tmp_path):
     if not os.path.exists(os.path.join(SHARED, "conll2003", "eng.train")):
         pytest.skip("../shared/datasets not present")
     out = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "recipes", "ner.py"), "--max-train-sentences", "300",
+        [sys.executable, os.path.join(ROOT, "recipes", "ner.py"), "--max-train-sentences", "200", "--maxlen", "64",
          "--max-val-sentences", "100", "--epochs", "1", "--document-context", "--word-shapes", "--out", str(tmp_path / "ner")],
         capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
