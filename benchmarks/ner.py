@@ -2,10 +2,12 @@
 """Quality and speed of kbert's sequence tagger on CoNLL-2003 (eng.train → eng.testa).
 
     python benchmarks/ner.py                  # minilm, 3 epochs, entity micro F1 after each epoch
-    python benchmarks/ner.py --speed-only     # training speed vs the same model on fixed-length batches
+    python benchmarks/ner.py --speed-only     # speed: default precision vs float32 vs batches padded to maxlen
 
-Speed peer, measured in the same run: the same tagger fed batches padded to maxlen (what
-keras-hub's preprocessors do), against kbert's length-bucketed batches. Quality reference
+Speed (benchmarks/windows_speed.py), in one run: the tagger in kbert's default precision and in
+float32, each on kbert's length-bucketed batches and on batches padded to maxlen (what
+keras-hub's preprocessors do); training and prediction windows/s, real tokens/s and the share
+of the CPU's matmul limit. Quality reference
 (Hugging Face transformers on PyTorch, same checkpoint, AdamW 1e-4, batch 32, from the
 project's issue, not measured here): F1 0.876 after 1 epoch, 0.903 after 2.
 """
@@ -30,7 +32,8 @@ def main():
     p.add_argument("--precision", default="float32")
     p.add_argument("--max-train-sentences", type=int)
     p.add_argument("--speed-only", action="store_true")
-    p.add_argument("--speed-steps", type=int, default=60)
+    p.add_argument("--speed-steps", type=int, default=40, help="timed training steps per side (--speed-only)")
+    p.add_argument("--predict-windows", type=int, default=640, help="val sentences predicted per side (--speed-only)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
 
@@ -46,24 +49,20 @@ def main():
         x, y = x[: args.max_train_sentences], y[: args.max_train_sentences]
     xv, yv = read_conll(os.path.join(CONLL, "eng.testa"))
     trn, val, pre = kbert.text.entities_from_array(x, y, xv, yv, maxlen=args.maxlen, preset="minilm")
-    model = kbert.text.sequence_tagger(pre, precision=args.precision, seed=args.seed)
-    learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed)
     mean_pieces = float(trn.lengths.mean())
 
     if args.speed_only:
-        learner._compile(1e-5)
-        rates = {}
-        for name, fixed in (("kbert (length-bucketed)", None), ("fixed length (keras-hub style)", args.maxlen)):
-            ds = trn.dataset(args.batch_size, training=True, seed=args.seed, fixed_length=fixed,
-                             pad_multiple=pad_multiple_for(model)).take(args.speed_steps)
-            timer = BatchTimer()
-            model.fit(ds, epochs=1, callbacks=[timer], verbose=0)
-            secs, batches = timer.steady_seconds_and_batches()
-            rates[name] = batches * args.batch_size / secs
-            print(f"{name:32s} {rates[name]:7.1f} windows/s  {rates[name] * mean_pieces:8.0f} real tokens/s")
-        a, b = rates.values()
-        print(f"ratio kbert / fixed length: {a / b:.2f}x")
+        import windows_speed
+
+        results, info = windows_speed.measure(
+            lambda precision: kbert.text.sequence_tagger(pre, precision=precision, seed=args.seed),
+            lambda m: kbert.get_learner(m, trn, val, batch_size=args.batch_size, seed=args.seed),
+            trn, val, args.batch_size, args.maxlen, args.speed_steps, args.predict_windows, seed=args.seed)
+        windows_speed.report(results, info, args.batch_size, args.speed_steps)
         return
+
+    model = kbert.text.sequence_tagger(pre, precision=args.precision, seed=args.seed)
+    learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed)
 
     class EpochF1(keras.callbacks.Callback):
         def __init__(self):
