@@ -13,7 +13,9 @@ Peers, measured in the same run on the same rows, batch size and encoder (--pres
     python benchmarks/classification.py --preset roberta-base --sides kbert-float32,keras-hub
 
 Prints training and prediction examples/s for each side and kbert's ratio to each peer,
-real (non-padding) tokens/s, the padded share of each side's batches, and validation accuracy.
+real (non-padding) tokens/s, their share of the CPU's limit (the peak matmul rate measured in
+the same run, per compute dtype, over the encoder's FLOPs per real token:
+benchmarks/windows_speed.py), the padded share of each side's batches, and validation accuracy.
 Training speed is the steady state: the first batches of each fit (graph tracing) are excluded.
 """
 
@@ -24,6 +26,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 EMOTION = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "datasets", "emotion")
 WARMUP_BATCHES = 5
 
@@ -102,7 +105,17 @@ def run_kbert(train, val, args, precision):
     start = time.perf_counter()
     cm = learner.validate(print_report=False)
     pred_secs = time.perf_counter() - start
+    from kbert.backbones import find_backbone
+    from windows_speed import flops_per_token
+
+    backbone = find_backbone(model)
+    mean_len = float(real / len(trn))
     return {
+        "compute": backbone.dtype_policy.compute_dtype,
+        # FLOPs per real token of this encoder (the same for every side on this --preset)
+        "train_flops": flops_per_token(backbone, mean_len, training=True),
+        "predict_flops": flops_per_token(backbone, mean_len, training=False),
+        "predict_tok_s": len(vd) / pred_secs * float(vd.lengths.mean()),
         "name": f"kbert ({precision}{', full last layer' if variant else ''})",
         "train_ex_s": batches * args.batch_size / secs,
         # real tokens per example, as trained: mean length over the training rows
@@ -233,13 +246,32 @@ def run_huggingface(train, val, args, classes):
     }
 
 
-def report(results):
-    print()
-    print(f"{'side':40s} {'train ex/s':>10s} {'real tok/s':>10s} {'padded':>7s} {'pred ex/s':>10s} "
-          f"{'val acc':>8s} {'wall s':>7s}")
+def limit_shares(results, peaks):
+    """Each side's real tokens/s as a share of what the CPU's peak matmul rate (`peaks`, GFLOP/s
+    per compute dtype, measured in this run) allows at kbert's FLOPs per real token."""
+    ref = next((r for r in results if "train_flops" in r), None)
+    if ref is None:
+        return
     for r in results:
-        print(f"{r['name']:40s} {r['train_ex_s']:10.1f} {r['train_tok_s']:10.0f} {100 * r['padded_share']:6.1f}% "
-              f"{r['predict_ex_s']:10.1f} {r['accuracy']:8.4f} {r['wall_s']:7.0f}")
+        peak = peaks["bfloat16" if r.get("compute") == "bfloat16" else "float32"] * 1e9
+        r["train_limit"] = r["train_tok_s"] / (peak / ref["train_flops"])
+        pred_tok_s = r.get("predict_tok_s", r["predict_ex_s"] * ref["predict_tok_s"] / ref["predict_ex_s"])
+        r["predict_limit"] = pred_tok_s / (peak / ref["predict_flops"])
+
+
+def report(results, peaks=None):
+    print()
+    if peaks:
+        limit_shares(results, peaks)
+        print(f"limit: peak matmul measured in this run, float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 "
+              f"{peaks['bfloat16']:.0f} GFLOP/s; share = real tokens/s × FLOPs per real token / peak")
+    print(f"{'side':40s} {'train ex/s':>10s} {'real tok/s':>10s} {'limit':>6s} {'padded':>7s} {'pred ex/s':>10s} "
+          f"{'limit':>6s} {'val acc':>8s} {'wall s':>7s}")
+    for r in results:
+        print(f"{r['name']:40s} {r['train_ex_s']:10.1f} {r['train_tok_s']:10.0f} "
+              f"{100 * r.get('train_limit', float('nan')):5.0f}% {100 * r['padded_share']:6.1f}% "
+              f"{r['predict_ex_s']:10.1f} {100 * r.get('predict_limit', float('nan')):5.0f}% {r['accuracy']:8.4f} "
+              f"{r['wall_s']:7.0f}")
     kbert_rows = [r for r in results if r["name"].startswith("kbert")]
     peers = [r for r in results if not r["name"].startswith("kbert")]
     print()
@@ -297,7 +329,9 @@ def main():
         r = results[-1] if results and side in results[-1]["side"] else None
         if r:
             print(f"{r['name']}: {r['train_ex_s']:.1f} train ex/s, val accuracy {r['accuracy']:.4f}")
-    report(results)
+    from windows_speed import peak_gflops
+
+    report(results, {"float32": peak_gflops("float32"), "bfloat16": peak_gflops("bfloat16")})
 
 
 if __name__ == "__main__":
