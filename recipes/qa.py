@@ -22,7 +22,7 @@ def parse_args(argv=None):
     p.add_argument("--train", default=os.path.join(SHARED, "train.json.gz"))
     p.add_argument("--val", default=None, help="validation file (default: val.json.gz beside the default --train)")
     # 3 epochs: SQuAD val F1 70.91 against 68.76 with 2 (all 7,913 train questions, seed 42,
-    # benchmarks/quality.py --task qa), for 1.5x the training time
+    # benchmarks/quality.py --task qa), for 1.5x the training time; 4 epochs gave 70.67
     add_common(p, maxlen=384, batch_size=16, lr=1e-4, epochs=3, out="qa-predictor")
     p.add_argument("--doc-stride", type=int, default=128)
     p.add_argument("--max-questions", type=int, help="the first N questions of each file")
