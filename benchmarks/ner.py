@@ -51,17 +51,14 @@ def main():
     trn, val, pre = kbert.text.entities_from_array(x, y, xv, yv, maxlen=args.maxlen, preset="minilm")
     mean_pieces = float(trn.lengths.mean())
 
+    def build(precision):
+        return kbert.text.sequence_tagger(pre, precision=precision, seed=args.seed)
+
     if args.speed_only:
         import windows_speed
 
-        results, info = windows_speed.measure(
-            lambda precision: kbert.text.sequence_tagger(pre, precision=precision, seed=args.seed),
-            lambda m: kbert.get_learner(m, trn, val, batch_size=args.batch_size, seed=args.seed),
-            trn, val, args.batch_size, args.maxlen, args.speed_steps, args.predict_windows, seed=args.seed)
-        windows_speed.report(results, info, args.batch_size, args.speed_steps)
-        return
-
-    model = kbert.text.sequence_tagger(pre, precision=args.precision, seed=args.seed)
+        return windows_speed.run(args, build, trn, val)
+    model = build(args.precision)
     learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed)
 
     class EpochF1(keras.callbacks.Callback):

@@ -49,17 +49,14 @@ def main():
                                              doc_stride=args.doc_stride, max_questions=args.max_questions)
     mean_pieces = float(trn.lengths.mean())
 
+    def build(precision):
+        return kbert.text.qa_model(pre, precision=precision, seed=args.seed)
+
     if args.speed_only:
         import windows_speed
 
-        results, info = windows_speed.measure(
-            lambda precision: kbert.text.qa_model(pre, precision=precision, seed=args.seed),
-            lambda m: kbert.get_learner(m, trn, val, batch_size=args.batch_size, seed=args.seed),
-            trn, val, args.batch_size, args.maxlen, args.speed_steps, args.predict_windows, seed=args.seed)
-        windows_speed.report(results, info, args.batch_size, args.speed_steps)
-        return
-
-    model = kbert.text.qa_model(pre, precision=args.precision, seed=args.seed)
+        return windows_speed.run(args, build, trn, val)
+    model = build(args.precision)
     learner = kbert.get_learner(model, trn, val, batch_size=args.batch_size, seed=args.seed)
 
     class EpochScores(keras.callbacks.Callback):

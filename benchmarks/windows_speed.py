@@ -134,3 +134,20 @@ def report(results, info, batch_size, steps):
     for r in results[1:]:
         print(f"{default['name']} vs {r['name']}: training {default['train_w_s'] / r['train_w_s']:.2f}x, "
               f"prediction {default['pred_w_s'] / r['pred_w_s']:.2f}x")
+
+
+def run(args, make_model, trn, val):
+    """`--speed-only` of ner.py and qa.py: every side measured and the table printed.
+
+    Args:
+        args: the script's arguments (batch_size, maxlen, speed_steps, predict_windows, seed).
+        make_model: precision → an uncompiled task model on the same preprocessor.
+        trn, val: the task's TaskData.
+    """
+    import kbert
+
+    results, info = measure(make_model,
+                            lambda m: kbert.get_learner(m, trn, val, batch_size=args.batch_size, seed=args.seed),
+                            trn, val, args.batch_size, args.maxlen, args.speed_steps, args.predict_windows,
+                            seed=args.seed)
+    report(results, info, args.batch_size, args.speed_steps)
