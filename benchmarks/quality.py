@@ -130,7 +130,8 @@ def qa_task(args):
     train = read_squad(os.path.join(folder, "train.json.gz"), args.rows or None)
     val = read_squad(os.path.join(folder, "val.json.gz"), args.val_rows or None)
     trn, val_data, pre = qa_from_examples(train, val, args.maxlen, args.doc_stride, None, args.preset, 0.1,
-                                          args.seed, False, 0, ("train.json.gz", "val.json.gz"))
+                                          args.seed, False, 0, ("train.json.gz", "val.json.gz"),
+                                          all_answers=args.answers == "all")
 
     def model(precision):
         return kbert.text.qa_model(pre, precision=precision, seed=args.seed)
@@ -140,7 +141,7 @@ def qa_task(args):
         return {"SQuAD F1": scores["f1"], "EM": scores["exact_match"]}
 
     return trn, val_data, model, score, (f"{len(train)} train questions, {len(val)} val questions, "
-                                         f"doc_stride {args.doc_stride}")
+                                         f"doc_stride {args.doc_stride}, answers: {args.answers}")
 
 
 TASKS = {"emotion": emotion_task, "ner": ner_task, "qa": qa_task}
@@ -159,6 +160,8 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=None, help="default: TASK_DEFAULTS")
     p.add_argument("--lr", type=float, default=None, help="peak rate (default: TASK_DEFAULTS)")
     p.add_argument("--doc-stride", type=int, default=128, help="qa: overlap of a long context's windows")
+    p.add_argument("--answers", default="first", choices=("first", "all"),
+                   help="qa: train on each question's first gold span, or on all its distinct ones (all_answers)")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--precision", default="auto", help="for variants without fp32/bf16")
     p.add_argument("--seed", type=int, default=42)

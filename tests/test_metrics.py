@@ -46,3 +46,20 @@ def test_span_cross_entropy_equals_the_span_loss():
     acc = M.SpanAccuracy()
     acc.update_state(targets, np.stack([np.eye(6)[targets[:, 0]], np.eye(6)[[2, 1, 3]]], axis=-1))
     assert abs(float(acc.result()) - 2 / 3) < 1e-6
+
+
+def test_span_loss_is_the_marginal_over_gold_spans():
+    logits = rng.normal(size=(2, 5, 2)).astype("float32")
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    targets = np.array([[1, 3, 2, 2, 1, 3], [4, 4, -1, -1, -1, -1]])  # pairs as given, -1 padded
+    got = np.asarray(M.span_loss(targets, logits))
+    pairs0 = [(1, 3), (2, 2), (1, 3)]
+    expected0 = -0.5 * np.log(sum(np.exp(log_p[0, s, 0] + log_p[0, e, 1]) for s, e in pairs0))
+    expected1 = -0.5 * (log_p[1, 4, 0] + log_p[1, 4, 1])  # padding (-1) left out: plain cross-entropy
+    np.testing.assert_allclose(got, [expected0, expected1], rtol=1e-5)
+    np.testing.assert_allclose(M.span_cross_entropy(list(logits), list(targets)), got, rtol=1e-5)
+    # a second gold span can only lower the loss
+    assert got[0] < np.asarray(M.span_loss(targets[:1, :2], logits[:1]))[0]
+    acc = M.SpanAccuracy()  # predicted (2, 2) is the first window's second gold span; (4, 0) is no span
+    acc.update_state(targets, np.stack([np.eye(5)[[2, 4]], np.eye(5)[[2, 0]]], axis=-1))
+    assert float(acc.result()) == 0.5

@@ -25,7 +25,7 @@ def split_questions(examples, val_pct, random_state):
 
 
 def qa_from_examples(train, val, maxlen, doc_stride, max_query_length, preset, val_pct, random_state,
-                      skip_bad_answers, verbose, sources=("train", "val")):
+                      skip_bad_answers, verbose, sources=("train", "val"), all_answers=False):
     """Question dicts → (train, val, preprocessor); `sources` name the two sets in errors."""
     train = check_examples(train, sources[0], skip_bad_answers)
     if not train:
@@ -35,25 +35,28 @@ def qa_from_examples(train, val, maxlen, doc_stride, max_query_length, preset, v
     else:
         val = check_examples(val, sources[1], skip_bad_answers)
     v2 = any(ex["is_impossible"] for ex in train + val)
-    preproc = QAPreprocessor(load_tokenizer(preset), maxlen, doc_stride, max_query_length, preset, version_2=v2)
+    preproc = QAPreprocessor(load_tokenizer(preset), maxlen, doc_stride, max_query_length, preset, version_2=v2,
+                             all_answers=all_answers)
     return preproc.encode(train, "train", verbose), preproc.encode(val, "val", verbose), preproc
 
 
 def qa_from_squad(train_filepath, val_filepath=None, maxlen=384, doc_stride=128, max_query_length=None,
                   preset="minilm", max_questions=None, val_pct=0.1, random_state=42, skip_bad_answers=False,
-                  fixed_shapes=False, verbose=1):
+                  fixed_shapes=False, verbose=1, all_answers=False):
     """SQuAD v1.1 / v2.0 JSON (plain or .gz) → (train, val, preprocessor).
 
     Training uses each question's first gold answer that word pieces can express exactly
-    (else its first); validation scores take the best over all gold answers. max_questions: the
-    first N questions of each file. A file that is damaged or not in the SQuAD layout is a
+    (else its first), or with all_answers=True every distinct one (span_loss's marginal over
+    them); validation scores take the best over all gold answers. max_questions: the first N
+    questions of each file. A file that is damaged or not in the SQuAD layout is a
     DataError naming the file and the question id (see read_squad).
     """
     train = read_squad(train_filepath, max_questions)
     val = read_squad(val_filepath, max_questions) if val_filepath else None
     trn, val, preproc = qa_from_examples(train, val, maxlen, doc_stride, max_query_length, preset, val_pct,
                                           random_state, skip_bad_answers, verbose,
-                                          (str(train_filepath), str(val_filepath or train_filepath)))
+                                          (str(train_filepath), str(val_filepath or train_filepath)),
+                                          all_answers)
     set_fixed_shapes(fixed_shapes, trn, val)
     return trn, val, preproc
 

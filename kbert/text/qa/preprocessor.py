@@ -6,8 +6,10 @@ A feature is `[start] question [sep] window of the context [end]` in the family'
 separators, `Family.pair_separators`). Contexts longer than one window are covered by windows
 that start every `doc_stride` pieces (BERT's convention).
 Each context piece keeps the character span it came from, so an answer is cut from the
-original context string (spaces, accents and unicode included). A window that does not
-hold the whole (first) gold answer is trained to point at the start piece ([CLS], <s>).
+original context string (spaces, accents and unicode included). A window's targets are the
+gold answers it holds whole, as (start, end) piece pairs (`all_answers=True`: every distinct
+gold span; else the first); a window that holds none is trained to point at the start piece
+([CLS], <s>).
 """
 
 import numpy as np
@@ -34,6 +36,9 @@ class QAPreprocessor(TaskPreprocessor):
         preset: the encoder spec the texts are tokenized for.
         version_2: SQuAD v2 (unanswerable questions: a no-answer threshold on the start piece's score).
         null_threshold: that threshold (tuned by validation on v2 data).
+        all_answers: train on every distinct gold span of a question (SQuAD's evaluation data
+            has several annotators' answers) with span_loss's marginal over them; False: the
+            first gold answer that word pieces express exactly (else the first) only.
 
     Example:
     >>> # trn, val, preproc = kbert.text.qa_from_squad("train.json.gz", val_filepath="val.json.gz")
@@ -43,7 +48,7 @@ class QAPreprocessor(TaskPreprocessor):
     per_piece = True
 
     def __init__(self, tokenizer, maxlen=384, doc_stride=128, max_query_length=None, preset="minilm",
-                 version_2=False, null_threshold=0.0):
+                 version_2=False, null_threshold=0.0, all_answers=False):
         if max_query_length is None:  # questions beyond this many pieces are cut (64 at maxlen 384)
             max_query_length = min(64, maxlen // 4)
         if maxlen < max_query_length + 16:
@@ -53,6 +58,7 @@ class QAPreprocessor(TaskPreprocessor):
         self.preset = preset
         self.version_2 = bool(version_2)
         self.null_threshold = float(null_threshold)
+        self.all_answers = bool(all_answers)
         self._cache = PieceCache(tokenizer)
         self._specials = special_ids(tokenizer)
         self._separators = family_of(tokenizer).pair_separators
@@ -67,7 +73,8 @@ class QAPreprocessor(TaskPreprocessor):
         return [M.SpanAccuracy(name="accuracy")]
 
     def encode(self, examples, name="data", verbose=1, with_targets=True):
-        """Question dicts → TaskData of windows (targets: [start piece, end piece])."""
+        """Question dicts → TaskData of windows (targets: [start, end] piece pairs of the gold
+        spans a window holds, [s0, e0, s1, e1, ...], -1 padded; [0, 0] when it holds none)."""
         style = self._cache.style
         self._cache.fill([w for ex in examples for key in ("context", "question")
                           for w, _, _ in word_spans(ex[key], style)])
@@ -93,31 +100,33 @@ class QAPreprocessor(TaskPreprocessor):
                     break
                 s += min(room, self.doc_stride)
             multi += len(starts) > 1
-            ans = None
+            spans = []
             if ex["answers"] and not ex.get("is_impossible"):
-                # the first gold answer that word pieces can express exactly ("eight", not the "8"
-                # inside "18" that a SQuAD annotator marked), else the first
+                # gold answers that word pieces can express exactly ("eight", not the "8" inside
+                # "18" that a SQuAD annotator marked), else the first; distinct character spans
                 if key not in bounds_of:
                     bounds_of[key] = (set(c_start), set(c_end))
                 bounds = bounds_of[key]
-                ans = next((a for a in ex["answers"] if a["answer_start"] in bounds[0]
-                            and a["answer_start"] + len(a["text"]) in bounds[1]), ex["answers"][0])
+                exact = [a for a in ex["answers"] if a["answer_start"] in bounds[0]
+                         and a["answer_start"] + len(a["text"]) in bounds[1]] or ex["answers"][:1]
+                spans = list(dict.fromkeys((a["answer_start"], a["answer_start"] + len(a["text"]))
+                                           for a in (exact if self.all_answers else exact[:1])))
             for s in starts:
                 e = min(len(c_ids), s + room)
                 offset = len(q) + 1 + n_sep
                 seq = [start_id] + q + [end_id] * n_sep + c_ids[s:e] + [end_id]
                 seg = [0] * offset + [1] * (e - s + 1)
-                target = [0, 0]
-                if ans is not None:
-                    a_s, a_e = ans["answer_start"], ans["answer_start"] + len(ans["text"])
+                target = []
+                for a_s, a_e in spans:
                     if c_start[s] <= a_s and c_end[e - 1] >= a_e:
                         ts = next(i for i in range(s, e) if c_end[i] > a_s)
                         te = next(i for i in range(e - 1, s - 1, -1) if c_start[i] < a_e)
-                        if te >= ts:
-                            target = [ts - s + offset, te - s + offset]
+                        pair = (ts - s + offset, te - s + offset)
+                        if te >= ts and pair not in target:
+                            target.append(pair)
                 ids.append(seq)
                 segs.append(seg)
-                targets.append(target)
+                targets.append(target or [(0, 0)])
                 rows.append({"question": qi, "window_start": s, "offset": offset, "n_context": e - s})
         if verbose:
             print(f"kbert: {name}: {len(examples)} questions, {len(ids)} windows ({multi} contexts longer than "
@@ -128,7 +137,7 @@ class QAPreprocessor(TaskPreprocessor):
                   f"(ids {cut[:5]}{'…' if len(cut) > 5 else ''}); pass a larger max_query_length= to keep more.")
         data = QAData({"token_ids": tf.ragged.constant(ids, tf.int32),
                        "segment_ids": tf.ragged.constant(segs, tf.int32)},
-                      np.asarray(targets, "int32") if with_targets else None, self, source=pd.DataFrame(rows),
+                      span_targets(targets) if with_targets else None, self, source=pd.DataFrame(rows),
                       pad_values={"token_ids": self._specials["pad"]},
                       stats={"questions": len(examples), "split_contexts": multi, "cut_questions": len(cut)})
         data.examples = examples
@@ -177,12 +186,23 @@ class QAPreprocessor(TaskPreprocessor):
     def get_config(self):
         return {"maxlen": self.maxlen, "doc_stride": self.doc_stride, "max_query_length": self.max_query_length,
                 "preset": self.preset if isinstance(self.preset, str) else None, "version_2": self.version_2,
-                "null_threshold": self.null_threshold, "lowercase": bool(getattr(self.tokenizer, "lowercase", False))}
+                "null_threshold": self.null_threshold, "all_answers": self.all_answers,
+                "lowercase": bool(getattr(self.tokenizer, "lowercase", False))}
 
     @classmethod
     def from_config(cls, config, tokenizer):
         return cls(tokenizer, config["maxlen"], config["doc_stride"], config["max_query_length"],
-                   config.get("preset"), config.get("version_2", False), config.get("null_threshold", 0.0))
+                   config.get("preset"), config.get("version_2", False), config.get("null_threshold", 0.0),
+                   config.get("all_answers", False))
+
+
+def span_targets(windows):
+    """Per-window lists of (start, end) pairs → int32 [windows, 2 * most spans], -1 padded."""
+    width = max((len(t) for t in windows), default=1)
+    out = np.full((len(windows), 2 * width), -1, "int32")
+    for i, pairs in enumerate(windows):
+        out[i, : 2 * len(pairs)] = np.asarray(pairs, "int32").reshape(-1)
+    return out
 
 
 class QAData(TaskData):

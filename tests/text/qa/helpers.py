@@ -4,9 +4,10 @@ import numpy as np
 
 
 def oracle_outputs(data):
-    """Logits one-hot (×10) at each window's target start/end pieces."""
+    """Logits one-hot (×10) at each window's (first) target start/end pieces."""
     outs = []
-    for ids, (s, e) in zip(data.features["token_ids"].to_list(), data.targets):
+    for ids, t in zip(data.features["token_ids"].to_list(), data.targets):
+        s, e = t[0], t[1]
         z = np.zeros((len(ids), 2), "float32")
         z[s, 0] = z[e, 1] = 10.0
         outs.append(z)

@@ -30,7 +30,10 @@ def test_qa_from_df_and_v2_format_from_squad_file(tmp_path):
         json.dump(doc, f)
     trn, val, pre = kbert.text.qa_from_squad(str(path), val_filepath=str(path), preset=tiny_spec(), maxlen=64,
                                              doc_stride=16, verbose=0)
-    assert pre.version_2 and trn.stats["questions"] == 21
+    assert pre.version_2 and trn.stats["questions"] == 21 and not pre.all_answers
+    _, _, pre = kbert.text.qa_from_squad(str(path), preset=tiny_spec(), maxlen=64, doc_stride=16, verbose=0,
+                                         all_answers=True)
+    assert pre.all_answers
 
 
 def test_qa_from_df_names_rows_with_a_missing_answer_start():

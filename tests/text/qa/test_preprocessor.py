@@ -1,5 +1,7 @@
 """kbert.text.qa.preprocessor: SQuAD v2 windows and report (null answers, HasAns / NoAns scores)."""
 
+import numpy as np
+
 import kbert
 from kbert.text import qa
 from conftest import tiny_spec
@@ -28,3 +30,23 @@ def test_questions_longer_than_the_query_budget_are_counted(capsys):
             "first 16 (ids ['q1', 'q3'])") in capsys.readouterr().out
     offsets = data.source.groupby("question")["offset"].first().tolist()
     assert offsets == [11, 18, 11, 18, 11]  # [CLS] + the question's (first 16) pieces + [SEP]
+
+
+def test_all_answers_trains_on_every_distinct_gold_span():
+    tokenizer = kbert.encoders.load_tokenizer(tiny_spec())
+    context = "the cat is red and the dog is blue ."
+    answers = [{"text": "the cat", "answer_start": 0}, {"text": "cat", "answer_start": 4},
+               {"text": "cat", "answer_start": 4}, {"text": "the dog", "answer_start": 19}]
+    examples = [{"id": "q0", "question": "who ?", "context": context, "answers": answers, "is_impossible": False},
+                {"id": "q1", "question": "who ?", "context": context, "answers": [], "is_impossible": False}]
+    first = qa.QAPreprocessor(tokenizer, 64, 16, 16).encode(examples, verbose=0)
+    every = qa.QAPreprocessor(tokenizer, 64, 16, 16, all_answers=True).encode(examples, verbose=0)
+    assert first.targets.shape == (2, 2) and every.targets.shape == (2, 6)  # 3 distinct spans at most
+    np.testing.assert_array_equal(every.targets[:, :2], first.targets)  # the first span leads
+    assert every.targets[1].tolist() == [0, 0, -1, -1, -1, -1]  # no answer: the start piece
+    ids = every.features["token_ids"].to_list()[0]
+    pieces = [tokenizer.id_to_token(i) for i in ids]
+    spans = [" ".join(pieces[s:e + 1]) for s, e in every.targets[0].reshape(-1, 2)]
+    assert spans == ["the cat", "cat", "the dog"]
+    restored = qa.QAPreprocessor.from_config(every.preprocessor.get_config(), tokenizer)
+    assert restored.all_answers
