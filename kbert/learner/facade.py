@@ -258,8 +258,13 @@ class Learner(LRFinderMixin, TrainingMixin, EvaluationMixin, LayersMixin):
                 ema_overwrite_frequency=None,
             )
             opt.exclude_from_weight_decay(var_names=NO_DECAY)
-            self._trainee().compile(optimizer=opt, loss=self.preproc.loss(), metrics=self.preproc.metrics(),
-                               loss_weights=self.preproc.loss_weights, jit_compile=self.jit_compile)
+            trainee = self._trainee()
+            trainee.compile(optimizer=opt, loss=self.preproc.loss(), metrics=self.preproc.metrics(),
+                            loss_weights=self.preproc.loss_weights, jit_compile=self.jit_compile)
+            # Keras would build the optimizer inside the train step's first trace (default strategy),
+            # and a tf.function that creates variables is traced twice: built here, once.
+            if all(layer.built for layer in trainee._flatten_layers()):
+                opt.build(trainee.trainable_variables)
 
     def _datasets(self, epochs, initial_epoch=0, skip=0):
         """Training batches from batch `skip` of epoch `initial_epoch` (a resumed run), and

@@ -203,3 +203,27 @@ def test_resume_message_names_the_epoch_and_batch(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"resuming from {str(tmp_path / 'backup')!r} at epoch 1/2, batch 5/8" in out
     assert len(learner.history.history["lr"]) == 12
+
+
+def test_the_train_step_is_traced_once_for_batches_of_every_width():
+    """The optimizer is built before fit: a train step that created its variables while
+    traced would be traced twice (seconds of a small model's fit, every fit)."""
+    from conftest import sentiment_df, tiny_spec
+
+    trn, val, pre = kbert.text.texts_from_df(sentiment_df(96, max_len=12), "text", "label", preset=tiny_spec(),
+                                             maxlen=32, verbose=0)
+    widths = {int(x["token_ids"].shape[1]) for x, _ in trn.dataset(16)}
+    assert len(widths) > 1, widths  # batches are padded to their own longest row
+    model = kbert.text.text_classifier(pre, seed=0)
+    traces, step = [], model.train_step
+
+    def counting_step(data):
+        traces.append(1)  # Python runs only while TensorFlow traces
+        return step(data)
+
+    model.train_step = counting_step
+    learner = kbert.get_learner(model, trn, val, batch_size=16, seed=0)
+    learner.fit_onecycle(1e-3, 2, verbose=0)
+    assert len(traces) == 1
+    learner.fit_onecycle(1e-3, 1, verbose=0)  # a new optimizer: one more trace, not two
+    assert len(traces) == 2
