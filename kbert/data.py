@@ -293,6 +293,32 @@ def with_batch_dim(t, batch_size):
     return tf.ensure_shape(t, [batch_size] + [None] * (t.shape.rank - 1))
 
 
+def uses_xla(model):
+    """Keras' own choice for the model (jit_compile "auto": XLA on GPUs, not on CPUs)."""
+    try:
+        return bool(model.jit_compile)
+    except (AttributeError, ValueError):
+        return False
+
+
+def predict_on_batch(model, x):
+    """`model(x, training=False)` on one batch (a dict of arrays), as NumPy: what Keras'
+    `model.predict_on_batch(x)` gives, through one graph per model traced with every
+    dimension unknown. Keras' predict function relaxes a dimension only after it has
+    changed, so a new batch size, then a new width, each cost a trace (~1 s for MiniLM) in a
+    process's first calls. Models placed by a tf.distribute strategy keep Keras' path."""
+    if getattr(model, "_distribute_strategy", None) is not None:
+        return keras.tree.map_structure(np.asarray, model.predict_on_batch(x))
+    spec = keras.tree.map_structure(lambda v: tf.TensorSpec([None] * len(v.shape), tf.as_dtype(v.dtype)), x)
+    cached = model.__dict__.get("_kbert_predict_fn")
+    if cached is None or cached[0] != spec:
+        fn = tf.function(lambda inputs: model(inputs, training=False), input_signature=[spec],
+                         jit_compile=uses_xla(model))
+        cached = (spec, fn)
+        object.__setattr__(model, "_kbert_predict_fn", cached)  # not a tracked Keras attribute
+    return keras.tree.map_structure(np.asarray, cached[1](x))
+
+
 def predict(model, data, batch_size=32, per_piece=False, verbose=0):
     """Model outputs for every row of `data`, in row order.
 
@@ -304,7 +330,7 @@ def predict(model, data, batch_size=32, per_piece=False, verbose=0):
     bar = keras.utils.Progbar(data.steps(batch_size)) if verbose else None
     outputs = []
     for x in ds:
-        out = keras.tree.map_structure(np.asarray, model.predict_on_batch(x))
+        out = predict_on_batch(model, x)
         if per_piece:
             lengths = x["padding_mask"].numpy().sum(axis=1)
             outputs.extend(

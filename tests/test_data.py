@@ -92,3 +92,26 @@ def test_pad_multiple_follows_the_models_compilation():
     assert pad_multiple_for(model) == 1
     model.compile("sgd", "mse", jit_compile=True)
     assert pad_multiple_for(model) == 8
+
+
+def test_predict_on_batch_traces_once_for_any_batch_size_and_width():
+    """Keras' predict_on_batch traces again for a new batch size, then for a new width
+    (~1 s each for MiniLM); kbert's is one graph with unknown dimensions, same outputs."""
+    import keras
+
+    import kbert
+    from conftest import sentiment_df, tiny_spec
+    from kbert.data import predict_on_batch
+
+    _, _, pre = kbert.text.texts_from_df(sentiment_df(32), "text", "label", preset=tiny_spec(), maxlen=32, verbose=0)
+    model = kbert.text.text_classifier(pre, seed=0)
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    rng = np.random.default_rng(0)
+    for rows, width in [(1, 5), (1, 9), (7, 9), (3, 4), (16, 30)]:
+        ids = rng.integers(5, 40, (rows, width)).astype("int32")
+        x = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": np.ones_like(ids)}
+        np.testing.assert_allclose(predict_on_batch(model, x), twin.predict_on_batch(x), atol=1e-6)
+    spec, fn = model.__dict__["_kbert_predict_fn"]
+    assert fn.experimental_get_tracing_count() == 1
+    assert all(s.shape.as_list() == [None, None] for s in spec.values())

@@ -20,8 +20,8 @@ beside the target, which then replaces the target by renames.
 Each task's predictor class registers itself under its task's name (`task`), so that
 `get_predictor` and `load_predictor` find it without the tasks knowing the predictors.
 
-Predictions (`predict_rows`) pad the rows in NumPy and call `model.predict_on_batch` (Keras'
-cached predict function, traced with reduce_retracing, so new widths stop retracing it)
+Predictions (`predict_rows`) pad the rows in NumPy and call `kbert.data.predict_on_batch` (one
+graph per model, traced once with every dimension unknown, so no batch size or width retraces it)
 on the same batches as `kbert.data.predict`, without building a tf.data pipeline per call:
 building that pipeline (tracing its map functions, making its iterator) made a one-text
 call cost 4-9 times the per-text time of a batched call (benchmarks/latency.py).
@@ -38,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from kbert import integrity, io
-from kbert.data import TaskData, gather_outputs, pad_multiple_for, round_up
+from kbert.data import TaskData, gather_outputs, pad_multiple_for, predict_on_batch, round_up
 from kbert.families import family_of
 from kbert.models import find_backbone, vocabulary_rows  # noqa: F401 (find_backbone: kbert.predictors.base's name too)
 from kbert.precision import float32_copy
@@ -273,7 +273,7 @@ def padded_batches(data, batch_size, pad_multiple=1):
         A generator of (row indices into data, dict of name → array [rows, width]).
 
     Example:
-    >>> # for rows, x in padded_batches(data, 32): model.predict_on_batch(x)
+    >>> # for rows, x in padded_batches(data, 32): predict_on_batch(model, x)
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
@@ -336,7 +336,7 @@ def predict_rows(model, data, batch_size, preproc):
     per_piece = preproc.per_piece
     outputs = []
     for rows, x in padded_batches(data, int(batch_size), pad_multiple_for(model)):
-        out = keras.tree.map_structure(np.asarray, model.predict_on_batch(x))
+        out = predict_on_batch(model, x)
         if per_piece:
             lengths = data.lengths[rows]
             outputs.extend(keras.tree.map_structure(lambda v, i=i: v[i, :lengths[i]], out)

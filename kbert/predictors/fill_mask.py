@@ -5,6 +5,7 @@ for BERT, ALBERT, DistilBERT, ELECTRA and DeBERTa-v3, "<mask>" for RoBERTa and X
 import numpy as np
 
 from kbert import metrics as M
+from kbert.data import predict_on_batch
 from kbert.families import BYTE_BPE, WORDPIECE
 from kbert.pieces import piece_text, starts_word, style_of, vocabulary_list
 from kbert.predictors.base import Predictor, as_texts
@@ -80,7 +81,7 @@ class FillMaskPredictor(Predictor):
                 x["token_ids"][r, :len(ids)] = ids
                 x["padding_mask"][r, :len(ids)] = 1
                 x["mask_positions"][r, :len(pos)] = pos
-            logits = np.asarray(self.model.predict_on_batch(x)["mlm"])
+            logits = predict_on_batch(self.model, x)["mlm"]
             out.extend(M.softmax(logits[r, :len(pos), :self.preproc.vocabulary_size]) for r, pos in enumerate(positions))
         return out[0] if single else out
 

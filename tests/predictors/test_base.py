@@ -161,15 +161,14 @@ def test_repeated_single_calls_do_not_retrace(trained):
     learner, pre = trained
     p = kbert.get_predictor(learner.model, pre)
     p.predict_proba("warm up")
+    fn = p.model.__dict__["_kbert_predict_fn"][1]  # kbert.data.predict_on_batch's graph
+    # every dimension unknown from the first trace: new widths and batch sizes reuse it
     p.predict_proba("warm up once more with a longer text")
     p.predict_proba(TEXTS)
-    traces = learner.model.predict_function.experimental_get_tracing_count()
-    # Keras' reduce_retracing has generalised the shapes: new widths and batch sizes reuse the trace
     for n in range(1, 12):
         p.predict_proba(" ".join(["word"] * n))
     p.predict_proba(["one", "two words", "three words here"])
-    assert traces <= 3
-    assert learner.model.predict_function.experimental_get_tracing_count() == traces
+    assert fn.experimental_get_tracing_count() == 1
 
 
 def test_data_that_batches_itself_keeps_its_own_pipeline(trained, monkeypatch):
