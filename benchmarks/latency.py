@@ -13,6 +13,11 @@ one input each, against one call on the same N inputs. Each is repeated and the 
 taken (the CPUs may be shared). Printed: ms per input both ways and their ratio, against
 the target of a single call costing at most 2x its batched per-input time.
 
+--first-calls times a fresh predictor's first four calls (one input, another, a batch of 5, a
+batch of N): kbert's predict graph (every dimension unknown, traced once) against Keras'
+`model.predict_on_batch` (traced again for a new batch size, then a new width), each on a new
+model in the same process.
+
 --pipeline also times the same predictor through the tf.data pipeline of kbert.data.predict
 (`preproc.predict_outputs`, what predictors used before kbert.predictors.base.predict_rows),
 in the same process, so that before and after meet the same load.
@@ -97,6 +102,28 @@ def time_case(inputs, single, batched, repeats):
     return statistics.median(singles), statistics.median(batches)
 
 
+def first_calls(task, n, keras_path):
+    """Seconds of a fresh predictor's first four calls; keras_path: Keras' predict_on_batch."""
+    import keras
+    import numpy as np
+
+    import kbert.predictors.base as base
+
+    own = base.predict_on_batch
+    if keras_path:  # what predict_rows called before kbert.data.predict_on_batch
+        base.predict_on_batch = lambda model, x: keras.tree.map_structure(np.asarray, model.predict_on_batch(x))
+    try:
+        _, inputs, single, batched = CASES[task](n)
+        times = []
+        for call, arg in ((single, inputs[0]), (single, inputs[1]), (batched, inputs[:5]), (batched, inputs)):
+            t0 = time.perf_counter()
+            call(arg)
+            times.append(time.perf_counter() - t0)
+    finally:
+        base.predict_on_batch = own
+    return times
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", nargs="+", default=list(CASES), choices=list(CASES))
@@ -104,7 +131,19 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--profile", choices=list(CASES), help="cProfile the single calls of this task")
     p.add_argument("--pipeline", action="store_true", help="also time the tf.data path (kbert.data.predict)")
+    p.add_argument("--first-calls", action="store_true",
+                   help="a fresh predictor's first calls: kbert's predict graph against Keras' predict_on_batch")
     args = p.parse_args()
+
+    if args.first_calls:
+        print(f"{'task, path':34s} {'1st single':>10s} {'2nd single':>10s} {'batch of 5':>10s} "
+              f"{f'batch of {args.n}':>11s} {'sum s':>7s}")
+        for task in args.tasks:
+            for name, keras_path in (("Keras predict_on_batch", True), ("kbert", False)):
+                t = first_calls(task, args.n, keras_path)
+                print(f"{task + ', ' + name:34s} {t[0]:10.2f} {t[1]:10.2f} {t[2]:10.2f} {t[3]:11.2f} {sum(t):7.2f}",
+                      flush=True)
+        return
 
     rows = []
     for task in args.tasks:

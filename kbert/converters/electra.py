@@ -35,7 +35,7 @@ def in_float32(fn):
 
     Under mixed_bfloat16, TensorFlow's CPU kernels for GELU's erfc/tanh have no bfloat16
     vector path: the exact GELU took 15.2 ms on a [32, 32, 1536] bfloat16 tensor against 5.2 ms
-    cast to float32 and back (benchmarks/profile.py: 13 % of a bfloat16 training step, 31 % of
+    cast to float32 and back (benchmarks/op_profile.py: 13 % of a bfloat16 training step, 31 % of
     a prediction batch). float32 is also the more accurate of the two."""
     def activation(x):
         dtype = keras.backend.standardize_dtype(x.dtype)

@@ -2,9 +2,9 @@
 """Where the time of a training step and a prediction batch goes, in float32 and mixed_bfloat16:
 TensorFlow's profiler on kbert's emotion classifier (minilm, batch 32), op time by category.
 
-    python benchmarks/profile.py                      # 10 steps / 10 batches profiled per run
-    python benchmarks/profile.py --steps 20 --warmup 5 --maxlen 128
-    python benchmarks/profile.py --precisions float32 --logdir /tmp/kbert-profile   # keep the traces
+    python benchmarks/op_profile.py                      # 10 steps / 10 batches profiled per run
+    python benchmarks/op_profile.py --steps 20 --warmup 5 --maxlen 128
+    python benchmarks/op_profile.py --precisions float32 --logdir /tmp/kbert-profile   # keep the traces
 
 Training is `learner.fit_onecycle` (Keras' train function on kbert's bucketed tf.data batches);
 a callback times `--steps` steps unprofiled after `--warmup` steps (tracing excluded), then
@@ -34,8 +34,6 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# this file is named profile.py: keep it from shadowing the standard library's profile (cProfile imports it)
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 sys.path.insert(0, os.path.dirname(HERE))
 EMOTION = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "datasets", "emotion")
 
