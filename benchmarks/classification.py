@@ -6,7 +6,8 @@ Peers, measured in the same run on the same rows, batch size and encoder (--pres
 - keras-hub's own TextClassifier of the family (e.g. `BertTextClassifier`; its preprocessor pads
   every row to sequence_length = maxlen), when keras-hub can read the encoder;
 - Hugging Face transformers on PyTorch with per-batch dynamic padding, when torch and
-  transformers are installed (`pip install -e ".[bench]"`) and can read the encoder.
+  transformers are installed (`pip install -e ".[bench]"`, or in another environment named by
+  --hf-python) and can read the encoder; it runs in a process of its own (benchmarks/hf_peer.py).
 
     python benchmarks/classification.py                 # speed: 3,000 rows, 2 epochs, each side
     python benchmarks/classification.py --quality       # kbert on the full training set, 3 epochs
@@ -17,6 +18,8 @@ real (non-padding) tokens/s, their share of the CPU's limit (the peak matmul rat
 the same run, per compute dtype, over the encoder's FLOPs per real token:
 benchmarks/windows_speed.py), the padded share of each side's batches, and validation accuracy.
 Training speed is the steady state: the first batches of each fit (graph tracing) are excluded.
+Prediction takes the validation texts raw, tokenization included, on every side: kbert's is its
+predictor's `predict_proba` (after one warm-up call), batch size --batch-size.
 """
 
 import argparse
@@ -102,9 +105,17 @@ def run_kbert(train, val, args, precision):
     from kbert.data import pad_multiple_for
 
     share = trn.padded_share(args.batch_size, training=True, seed=args.seed, pad_multiple=pad_multiple_for(model))
+    # prediction as a deployed predictor runs it: raw texts in, tokenization included (as the
+    # peers' predict), after one warm-up call (the predict graph's one trace per process)
+    import numpy as np
+
+    predictor = kbert.get_predictor(learner.model, pre, batch_size=args.batch_size)
+    texts = val["text"].tolist()
+    predictor.predict_proba(texts[: args.batch_size])
     start = time.perf_counter()
-    cm = learner.validate(print_report=False)
+    probs = predictor.predict_proba(texts)
     pred_secs = time.perf_counter() - start
+    accuracy = float((np.asarray(pre.get_classes())[probs.argmax(-1)] == val["label_name"].to_numpy()).mean())
     from kbert.backbones import find_backbone
     from windows_speed import flops_per_token
 
@@ -122,7 +133,7 @@ def run_kbert(train, val, args, precision):
         "train_tok_s": batches * args.batch_size / secs * real / len(trn),
         "padded_share": share,
         "predict_ex_s": len(vd) / pred_secs,
-        "accuracy": cm.trace() / cm.sum(),
+        "accuracy": accuracy,
         "wall_s": wall,
     }
 
@@ -182,68 +193,35 @@ def run_keras_hub(train, val, args, classes):
 
 
 def run_huggingface(train, val, args, classes):
-    try:
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
-    except ImportError:
-        print("torch/transformers not installed: Hugging Face side skipped (pip install -e '.[bench]')")
-        return None
-    import numpy as np
+    """The Hugging Face side in a process of its own (benchmarks/hf_peer.py under --hf-python):
+    torch and TensorFlow are never loaded into one process."""
+    import json
+    import subprocess
+    import tempfile
 
-    torch.manual_seed(args.seed)
-    folder = encoder_location(args.preset)
-    try:
-        tok = AutoTokenizer.from_pretrained(folder)
-        model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=len(classes))
-    except Exception as e:  # e.g. a keras-hub preset name, which transformers does not know
-        print(f"transformers can not load {args.preset!r} ({type(e).__name__}: {e}): side skipped")
-        return None
     index = {c: i for i, c in enumerate(classes)}
-    texts, y = train["text"].tolist(), train["label_name"].map(index).to_numpy()
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    n_steps = int(np.ceil(len(texts) / args.batch_size)) * args.epochs
-    sched = get_linear_schedule_with_warmup(opt, 0, n_steps)
-    rng = np.random.default_rng(args.seed)
-    times, real = [], 0
-    start = time.perf_counter()
-    model.train()
-    for _ in range(args.epochs):
-        order = rng.permutation(len(texts))
-        for i in range(0, len(order), args.batch_size):
-            idx = order[i:i + args.batch_size]
-            batch = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=args.maxlen,
-                        return_tensors="pt")
-            out = model(**batch, labels=torch.tensor(y[idx]))
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step(); sched.step(); opt.zero_grad()
-            real += int(batch["attention_mask"].sum())
-            times.append((time.perf_counter(), len(idx), int(batch["attention_mask"].numel())))
-    wall = time.perf_counter() - start
-    steady = times[WARMUP_BATCHES:]
-    secs = steady[-1][0] - times[WARMUP_BATCHES - 1][0]
-    examples = sum(n for _, n, _ in steady)
-    padded = sum(p for _, _, p in times)
-    model.eval()
-    start = time.perf_counter()
-    preds = []
-    with torch.no_grad():
-        vt = val["text"].tolist()
-        for i in range(0, len(vt), args.batch_size):
-            batch = tok(vt[i:i + args.batch_size], padding=True, truncation=True, max_length=args.maxlen,
-                        return_tensors="pt")
-            preds.append(model(**batch).logits.argmax(-1).numpy())
-    pred_secs = time.perf_counter() - start
-    yv = val["label_name"].map(index).to_numpy()
-    return {
-        "name": "Hugging Face transformers (PyTorch)",
-        "train_ex_s": examples / secs,
-        "train_tok_s": examples / secs * real / (len(texts) * args.epochs),
-        "padded_share": 1 - real / padded,
-        "predict_ex_s": len(vt) / pred_secs,
-        "accuracy": float((np.concatenate(preds) == yv).mean()),
-        "wall_s": wall,
-    }
+    job = {"folder": encoder_location(args.preset), "texts": train["text"].tolist(),
+           "labels": train["label_name"].map(index).tolist(), "val_texts": val["text"].tolist(),
+           "val_labels": val["label_name"].map(index).tolist(), "num_labels": len(classes), "lr": args.lr,
+           "epochs": args.epochs, "batch_size": args.batch_size, "maxlen": args.maxlen, "seed": args.seed,
+           "warmup_batches": WARMUP_BATCHES}
+    with tempfile.TemporaryDirectory() as tmp:
+        job_file, result_file = os.path.join(tmp, "job.json"), os.path.join(tmp, "result.json")
+        with open(job_file, "w") as f:
+            json.dump(job, f)
+        done = subprocess.run([args.hf_python, os.path.join(HERE, "hf_peer.py"), job_file, result_file])
+        if done.returncode != 0 or not os.path.exists(result_file):
+            print(f"Hugging Face side: {args.hf_python} benchmarks/hf_peer.py exited with {done.returncode} "
+                  f"and no result: side skipped")
+            return None
+        with open(result_file) as f:
+            result = json.load(f)
+    if "skipped" in result:
+        print(f"Hugging Face side skipped: {result['skipped']}")
+        return None
+    print(f"Hugging Face side: torch {result['torch']}, transformers {result['transformers']}, "
+          f"{result['threads']} threads")
+    return result
 
 
 def limit_shares(results, peaks):
@@ -299,6 +277,9 @@ def main():
                         "alone (kbert.first_token's saving)")
     p.add_argument("--quality", action="store_true",
                    help="kbert alone on the full training set for 3 epochs (the quality target)")
+    p.add_argument("--hf-python", default=sys.executable,
+                   help="the Python that runs the Hugging Face side (benchmarks/hf_peer.py, a process of its "
+                        "own): one with torch and transformers, e.g. a separate virtual environment's")
     p.add_argument("--verbose", type=int, default=2)
     args = p.parse_args()
     if args.quality:
