@@ -18,7 +18,7 @@ import kbert
 from kbert.predictors import PredictorLoadError
 from conftest import ROOT, tiny_vocabulary
 from kbert.data import TaskData
-from kbert.predictors.base import as_texts, fast_path_supported, padded_batches, predict_rows
+from kbert.predictors.base import as_texts, batch_bounds, fast_path_supported, padded_batches, predict_rows
 
 from .helpers import TEXTS, ner_sentences, qa_examples
 
@@ -138,8 +138,10 @@ def test_predict_rows_gives_the_tf_data_pipelines_outputs(trained, ner_predictor
         assert fast_path_supported(data, preproc)
         # rows of different lengths, so batches are sorted and padded as the pipeline does
         assert len(set(data.lengths.tolist())) > 1
-        _assert_same_outputs(predict_rows(model, data, batch_size, preproc),
-                             kbert.data.predict(model, data, batch_size, per_piece=preproc.per_piece))
+        expected = kbert.data.predict(model, data, batch_size, per_piece=preproc.per_piece)
+        _assert_same_outputs(predict_rows(model, data, batch_size, preproc), expected)
+        # packed batches (what predictors use): other batch shapes, the same numbers to rounding
+        _assert_same_outputs(predict_rows(model, data, batch_size, preproc, pack=True), expected)
 
 
 def test_padded_batches_are_the_pipelines_batches(trained):
@@ -155,6 +157,56 @@ def test_padded_batches_are_the_pipelines_batches(trained):
             np.testing.assert_array_equal(x[name], y[name].numpy())
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         next(padded_batches(data, 0))
+
+
+def test_batch_bounds_pack_short_rows_up_to_the_widest_batch():
+    lengths = np.array([1, 2, 2, 3, 5, 8, 8, 9, 20, 20])
+    assert batch_bounds(lengths, 2) == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]
+    # 2 rows of 20 pieces: 40; 5 rows of at most 5 fit (25), 6 of at most 8 do not (48)
+    assert batch_bounds(lengths, 2, 40) == [(0, 5), (5, 8), (8, 10)]
+    # never fewer than batch_size rows (but at the end), even past max_pieces
+    assert batch_bounds(lengths, 3, 10) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert batch_bounds(np.array([], int), 4, 100) == []
+    lengths = np.sort(np.random.default_rng(0).integers(1, 60, 5000))
+    bounds = batch_bounds(lengths, 32, 32 * 59)
+    assert bounds[0][0] == 0 and bounds[-1][1] == 5000
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    for start, end in bounds:
+        assert (end - start) * lengths[end - 1] <= 32 * 59 or end - start <= 32
+        # the largest batch that fits: one more row would not
+        assert end == 5000 or (end + 1 - start) * lengths[end] > 32 * 59
+
+
+def test_packed_padded_batches_cover_every_row_once_within_the_widest_batch(trained):
+    _, pre = trained
+    data = pre.transform(["a", "b c", "x y z", "i feel happy today", "ok ok", "a b c d e f g h i j"], verbose=0)
+    longest = int(data.lengths.max())
+    got = list(padded_batches(data, 2, pad_multiple=1, max_pieces=2 * longest))
+    assert sorted(np.concatenate([rows for rows, _ in got]).tolist()) == list(range(6))
+    assert np.concatenate([rows for rows, _ in got]).tolist() == data.eval_order.tolist()
+    assert len(got) < 3  # 6 rows at batch 2 unpacked
+    for rows, x in got:
+        assert x["token_ids"].shape == (len(rows), int(data.lengths[rows].max()))
+        assert x["token_ids"].size <= 2 * longest or len(rows) == 2
+
+
+def test_predictors_pack_up_to_the_widest_batch_and_at_most_pack_pieces(trained, monkeypatch):
+    from kbert.predictors import base
+
+    learner, pre = trained
+    texts = ["a", "b c", "x y z", "i feel happy today", "ok ok", "a b c d e f g h i j"]
+    longest = int(pre.transform(texts, verbose=0).lengths.max())
+    seen, real = [], base.padded_batches
+    monkeypatch.setattr(base, "padded_batches", lambda d, b, m, mp=None: seen.append((b, mp)) or real(d, b, m, mp))
+    p = kbert.get_predictor(learner.model, pre, batch_size=2)
+    logits = base.predict_rows(learner.model, pre.transform(texts, verbose=0), 2, pre)  # unpacked
+    seen.clear()
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    np.testing.assert_allclose(p.predict_proba(texts), expected / expected.sum(-1, keepdims=True), atol=1e-6)
+    assert seen == [(2, 2 * longest)]
+    p.batch_size = base.PACK_PIECES  # batch_size × longest above the cap: the cap
+    p.predict_proba(texts)
+    assert seen[-1] == (base.PACK_PIECES, base.PACK_PIECES)
 
 
 def test_repeated_single_calls_do_not_retrace(trained):
