@@ -19,7 +19,7 @@ batch of N): kbert's predict graph (every dimension unknown, traced once) agains
 model in the same process.
 
 --pipeline also times the same predictor through the tf.data pipeline of kbert.data.predict
-(`preproc.predict_outputs`, what predictors used before kbert.predictors.base.predict_rows),
+(`preproc.predict_outputs`, what predictors used before kbert.predictors.batches.predict_rows),
 in the same process, so that before and after meet the same load.
 """
 
@@ -107,11 +107,11 @@ def first_calls(task, n, keras_path):
     import keras
     import numpy as np
 
-    import kbert.predictors.base as base
+    import kbert.predictors.batches as batches
 
-    own = base.predict_on_batch
+    own = batches.predict_on_batch
     if keras_path:  # what predict_rows called before kbert.data.predict_on_batch
-        base.predict_on_batch = lambda model, x: keras.tree.map_structure(np.asarray, model.predict_on_batch(x))
+        batches.predict_on_batch = lambda model, x: keras.tree.map_structure(np.asarray, model.predict_on_batch(x))
     try:
         _, inputs, single, batched = CASES[task](n)
         times = []
@@ -120,7 +120,7 @@ def first_calls(task, n, keras_path):
             call(arg)
             times.append(time.perf_counter() - t0)
     finally:
-        base.predict_on_batch = own
+        batches.predict_on_batch = own
     return times
 
 

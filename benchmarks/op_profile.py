@@ -185,7 +185,7 @@ def profile_training(kbert, keras, tf, model, trn, val, args, logdir):
 def profile_prediction(tf, model, data, args, logdir):
     """(unprofiled ms per batch, analysis) of one pass of `predict_rows`' loop over `data`."""
     from kbert.data import pad_multiple_for
-    from kbert.predictors.base import padded_batches
+    from kbert.predictors.batches import padded_batches
 
     def one_pass():
         batches = padded_batches(data, args.batch_size, pad_multiple_for(model))

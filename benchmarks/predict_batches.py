@@ -82,7 +82,7 @@ def main():
     args = p.parse_args()
 
     from kbert.data import pad_multiple_for
-    from kbert.predictors.base import PACK_PIECES, batch_bounds, fast_path_supported, predict_rows
+    from kbert.predictors.batches import PACK_PIECES, batch_bounds, fast_path_supported, predict_rows
 
     rows = []
     for task in args.tasks.split(","):
